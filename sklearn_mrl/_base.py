@@ -1,0 +1,133 @@
+"""Behaviour shared by the Matryoshka transformers: input checks, transform and tags."""
+
+import functools
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._statistics import DEFAULT_BLOCK_BYTES, MIN_BLOCK_ROWS
+
+ACCEPTED_SPARSE = ("csr", "csc", "coo")
+FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Validate sample_weight as a float64 vector of non-negative frequency weights.
+
+    Returns None for None. Weights are frequency weights: a weight of 2 is the same as
+    repeating the row, so unbiased variances divide by sum(weights) - 1.
+    """
+    if sample_weight is None:
+        return None
+
+    sample_weight = check_array(
+        sample_weight,
+        ensure_2d=False,
+        dtype=np.float64,
+        input_name="sample_weight",
+        ensure_min_samples=0,
+    )
+    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has shape {sample_weight.shape}, but X has {n_samples} "
+            f"samples; pass one weight per sample, shape ({n_samples},)."
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError(
+            f"sample_weight must be non-negative; got {sample_weight.min()!r}. "
+            "Remove rows instead of giving them negative weight."
+        )
+    if n_samples > 0 and not np.any(sample_weight > 0):
+        raise ValueError(
+            "sample_weight is zero for every sample, so no sample carries weight; give at least two "
+            "samples a positive weight."
+        )
+    return sample_weight
+
+
+def check_weight_sum(weight_sum):
+    """Raise unless the frequency-weight denominator N - 1 is positive."""
+    if weight_sum <= 1:
+        raise ValueError(
+            f"The sample weights sum to {weight_sum!r}. Variances divide by "
+            "sum(sample_weight) - 1, as for repeated rows, so the weights must sum to "
+            "more than 1; rescale sample_weight."
+        )
+
+
+def restore_on_error(method):
+    """Decorate partial_fit so that a rejected batch leaves the estimator unchanged."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved_state = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved_state)
+            raise
+
+    return wrapper
+
+
+class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Transform, output feature names and tags of a fitted ordered linear basis.
+
+    Subclasses set ``mean_``, ``n_components_`` and ``components_`` and implement
+    ``_encoder``, the matrix M such that ``transform(X) = (X - mean_) @ M.T``.
+    """
+
+    def transform(self, X):
+        """Project X onto the fitted ordered basis.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to project.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            Coordinates in the basis, ordered by informativeness; float32 for float32
+            input, float64 otherwise.
+        """
+        self._check_basis_ready()
+        X = validate_data(
+            self, X, reset=False, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES
+        )
+        encoder = self._encoder().astype(X.dtype, copy=False)
+        mean = self.mean_.astype(X.dtype, copy=False)
+
+        if sp.issparse(X):
+            # Centering would densify X, so the mean is projected and subtracted instead.
+            return np.asarray(X @ encoder.T) - mean @ encoder.T
+
+        # Center one block at a time, so that no centered copy of X is made.
+        n_samples = X.shape[0]
+        block_rows = max(MIN_BLOCK_ROWS, DEFAULT_BLOCK_BYTES // (8 * X.shape[1]))
+        X_new = np.empty((n_samples, encoder.shape[0]), dtype=X.dtype)
+        for start in range(0, n_samples, block_rows):
+            stop = min(start + block_rows, n_samples)
+            np.matmul(X[start:stop] - mean, encoder.T, out=X_new[start:stop])
+        return X_new
+
+    def _check_basis_ready(self):
+        """Raise NotFittedError when partial_fit has not yet seen enough samples."""
+        check_is_fitted(self, "statistics_")
+        if not hasattr(self, "components_"):
+            raise NotFittedError(self._not_ready_message)
+
+    @property
+    def _n_features_out(self):
+        return self.n_components_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

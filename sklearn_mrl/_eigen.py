@@ -1,0 +1,111 @@
+"""Ordered symmetric eigenproblems: rank cut, prefix size, eigengaps and the sign rule.
+
+Every full-prefix objective in this package reduces to A v = s2 S v with V^T S V = I.
+Its eigenvalues, sorted in decreasing order, are the informativeness of each direction,
+and the first m eigenvectors minimise the loss of every prefix m at once.
+"""
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+# A cumulative informativeness ratio counts as greater than a requested fraction only if it
+# exceeds it by this much, so that an exact tie does not depend on rounding.
+RATIO_TOLERANCE = 1e-10
+
+
+@dataclass(frozen=True)
+class OrderedEigenbasis:
+    """Eigenvalues in decreasing order and their eigenvectors as columns.
+
+    ``next_eigenvalue`` is the largest eigenvalue removed by the rank cut, or 0 when none
+    was removed; it bounds the eigengap of the last kept direction.
+    """
+
+    eigenvalues: np.ndarray
+    vectors: np.ndarray
+    next_eigenvalue: float
+
+
+def rank_tolerance(largest_eigenvalue, n_samples, n_features):
+    """Return the eigenvalue below which a direction is numerically zero.
+
+    A scatter matrix accumulated in float64 over n_samples rows carries a rounding error
+    of about max(n_samples, n_features) * eps times its norm, the bound that
+    numpy.linalg.matrix_rank uses for the singular values of a matrix of that size.
+    """
+    return largest_eigenvalue * max(n_samples, n_features) * np.finfo(np.float64).eps
+
+
+def eigh_descending(matrix, n_samples):
+    """Return the eigenpairs of a symmetric matrix above the rank cut, largest first."""
+    matrix = (matrix + matrix.T) / 2
+    eigenvalues, vectors = linalg.eigh(matrix)
+    eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]
+
+    largest = max(eigenvalues[0], 0.0) if eigenvalues.size else 0.0
+    tolerance = rank_tolerance(largest, n_samples, matrix.shape[0])
+    rank = int(np.count_nonzero(eigenvalues > tolerance)) if largest > 0 else 0
+    next_eigenvalue = max(float(eigenvalues[rank]), 0.0) if rank < eigenvalues.size else 0.0
+    return OrderedEigenbasis(eigenvalues[:rank], vectors[:, :rank], next_eigenvalue)
+
+
+def whitening_basis(metric, n_samples):
+    """Return W with W^T metric W = I, spanning the numerical range of the metric."""
+    basis = eigh_descending(metric, n_samples)
+    return basis.vectors / np.sqrt(basis.eigenvalues)
+
+
+def apply_sign_rule(directions):
+    """Flip each row so that its entry of largest magnitude is positive.
+
+    This is the only sign convention in the package: every fit, whatever the input
+    path (whole data, batches or merged statistics), passes its directions through it.
+    """
+    directions = np.asarray(directions)
+    if directions.size == 0:
+        return directions.copy()
+    largest = np.argmax(np.abs(directions), axis=1)
+    signs = np.sign(directions[np.arange(directions.shape[0]), largest])
+    signs[signs == 0] = 1
+    return directions * signs[:, np.newaxis]
+
+
+def eigengaps(eigenvalues, next_eigenvalue):
+    """Return the distance from each eigenvalue to its nearest neighbour in the spectrum.
+
+    A direction is identifiable only when its eigengap is large next to the noise in
+    the statistics: its error grows roughly as noise / eigengap, and a zero eigengap
+    (a tie) leaves the tied directions free to rotate among themselves.
+    """
+    if eigenvalues.size == 0:
+        return eigenvalues.copy()
+    padded = np.concatenate([[np.inf], eigenvalues, [next_eigenvalue]])
+    gap_above = padded[:-2] - padded[1:-1]
+    gap_below = padded[1:-1] - padded[2:]
+    return np.minimum(gap_above, gap_below)
+
+
+def select_n_components(n_components, informativeness, total, rank, estimator_name):
+    """Resolve n_components (None, an int or a fraction) to a prefix size.
+
+    A fraction selects the smallest prefix whose cumulative informativeness ratio is
+    greater than the fraction by more than RATIO_TOLERANCE.
+    """
+    if n_components is None:
+        return rank
+
+    if isinstance(n_components, numbers.Integral):
+        if n_components > rank:
+            raise ValueError(
+                f"n_components={n_components} must be at most the rank of the "
+                f"{estimator_name} objective for this data, which is {rank}; reduce "
+                "n_components or set it to None to keep every informative direction."
+            )
+        return int(n_components)
+
+    cumulative_ratio = np.cumsum(informativeness) / total
+    n_selected = np.searchsorted(cumulative_ratio, n_components + RATIO_TOLERANCE, side="right")
+    return int(min(n_selected + 1, rank))

@@ -1,0 +1,391 @@
+"""MatryoshkaPCA: the ordered basis of the full-prefix reconstruction objective."""
+
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import check_array, validate_data
+
+from ._base import (
+    ACCEPTED_SPARSE,
+    FLOAT_DTYPES,
+    MatryoshkaTransformerMixin,
+    check_sample_weight,
+    check_weight_sum,
+    restore_on_error,
+)
+from ._compat import Interval, RealNotInt, _fit_context
+from ._eigen import apply_sign_rule, eigengaps, eigh_descending, select_n_components
+from ._statistics import ScatterStatistics
+
+
+class MatryoshkaPCA(MatryoshkaTransformerMixin):
+    """Principal axes as the ordered basis of full-prefix linear reconstruction.
+
+    Minimising the sum over every prefix m = 1..k of the reconstruction loss
+
+    .. math::
+
+        L_m(E, D) = \\sum_i w_i \\lVert x_i - \\bar{x} - D_{:, :m} E_{:m} (x_i - \\bar{x})
+        \\rVert^2
+
+    breaks the rotation symmetry of a linear autoencoder: the optimum encodes with the
+    principal axes in decreasing order of variance, each up to a sign. The basis is
+    computed in closed form from the weighted centered scatter matrix, accumulated in
+    float64 in one pass, so the model supports sample weights, sparse input and exact
+    incremental fitting with :meth:`partial_fit`.
+
+    Parameters
+    ----------
+    n_components : int, float or None, default=None
+        Size of the kept prefix. An int keeps that many directions and must not exceed
+        the numerical rank of the data. A float in (0, 1) keeps the smallest prefix whose
+        cumulative ``informativeness_ratio_`` is greater than it. None keeps every
+        direction up to the numerical rank; directions past the rank carry no variance,
+        are arbitrary, and are never returned.
+    whiten : bool, default=False
+        If True, scale each output coordinate to unit variance.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components_, n_features_in_)
+        Principal axes, unit norm, in decreasing order of explained variance. The entry
+        of largest magnitude in each row is positive.
+    mean_ : ndarray of shape (n_features_in_,)
+        Weighted mean of the training data.
+    n_components_ : int
+        Number of kept directions.
+    explained_variance_ : ndarray of shape (n_components_,)
+        Variance along each direction, with denominator ``n_samples_seen_ - 1``.
+    explained_variance_ratio_ : ndarray of shape (n_components_,)
+        Fraction of the total variance along each direction.
+    singular_values_ : ndarray of shape (n_components_,)
+        Square roots of the eigenvalues of the weighted centered scatter matrix.
+    noise_variance_ : float
+        Mean variance of the discarded directions, as in probabilistic PCA.
+    n_samples_seen_ : float
+        Total sample weight seen, which is the number of samples without weights.
+    informativeness_ : ndarray of shape (n_components_,)
+        Decrease of the reconstruction loss when each direction is added to the prefix;
+        equal to ``explained_variance_`` and non-increasing.
+    informativeness_ratio_ : ndarray of shape (n_components_,)
+        ``informativeness_`` divided by the loss of the empty prefix (total variance).
+    prefix_loss_ : ndarray of shape (n_components_ + 1,)
+        Reconstruction loss (mean squared error per sample, denominator
+        ``n_samples_seen_ - 1``) of each prefix m = 0 .. n_components_.
+    eigengaps_ : ndarray of shape (n_components_,)
+        Distance from each explained variance to the nearest other eigenvalue of the
+        covariance. A direction is identifiable only when its eigengap is large next to
+        the sampling noise; a zero gap means tied directions that may rotate freely.
+    statistics_ : ScatterStatistics
+        Statistics of all data seen, which :meth:`partial_fit` updates.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, defined only when X has string column names.
+
+    See Also
+    --------
+    MatryoshkaProjection : Ordered basis for a supervised objective.
+    sklearn.decomposition.PCA : The same principal axes from a singular value decomposition.
+
+    Notes
+    -----
+    Sample weights are frequency weights: a weight of 2 equals repeating the row. So
+    multiplying every weight by a constant leaves ``components_``, ``mean_``, the ratios
+    and non-whitened transforms unchanged, but not the variances, whose denominator is
+    ``sum(sample_weight) - 1``.
+
+    References
+    ----------
+    Baldi and Hornik (1989), "Neural networks and principal component analysis: learning
+    from examples without local minima", Neural Networks 2(1).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_wine
+    >>> from sklearn_mrl import MatryoshkaPCA
+    >>> X, _ = load_wine(return_X_y=True)
+    >>> pca = MatryoshkaPCA(n_components=3).fit(X)
+    >>> pca.explained_variance_ratio_.round(4)
+    array([0.9981, 0.0017, 0.0001])
+    >>> pca.transform(X).shape
+    (178, 3)
+    """
+
+    _parameter_constraints = {
+        "n_components": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            None,
+        ],
+        "whiten": ["boolean"],
+    }
+
+    def __init__(self, n_components=None, *, whiten=False):
+        self.n_components = n_components
+        self.whiten = whiten
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Fit the ordered basis to X in one pass.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse input is never densified as a whole.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative frequency weights.
+
+        Returns
+        -------
+        self : MatryoshkaPCA
+        """
+        X = validate_data(
+            self, X, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES, ensure_min_samples=2
+        )
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        statistics = ScatterStatistics.from_data(X, sample_weight=sample_weight)
+        self._fit_statistics(statistics, X.dtype, incremental=False)
+        return self
+
+    @restore_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Add a batch of samples and refit the basis to all samples seen.
+
+        The result equals :meth:`fit` on all batches together, for any split and order.
+        A batch may have fewer samples than n_components: its statistics are kept, and
+        :meth:`transform` works once the samples seen support n_components directions.
+        A rejected batch leaves the estimator unchanged.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Batch of training data.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative frequency weights.
+
+        Returns
+        -------
+        self : MatryoshkaPCA
+        """
+        first_batch = not hasattr(self, "statistics_")
+        X = validate_data(
+            self, X, reset=first_batch, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES
+        )
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        batch = ScatterStatistics.from_data(X, sample_weight=sample_weight)
+        statistics = batch if first_batch else self.statistics_ + batch
+        self._fit_statistics(statistics, X.dtype, incremental=True)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_from_statistics(self, statistics):
+        """Fit the ordered basis from precomputed statistics.
+
+        Parameters
+        ----------
+        statistics : ScatterStatistics
+            Statistics of the training data, for example merged from several parts or
+            computed on a cluster. Target statistics, if any, are ignored.
+
+        Returns
+        -------
+        self : MatryoshkaPCA
+        """
+        if not isinstance(statistics, ScatterStatistics):
+            raise TypeError(
+                f"statistics must be a ScatterStatistics; got {type(statistics).__name__}. "
+                "Compute it with ScatterStatistics.from_data(X)."
+            )
+        for attribute in ("feature_names_in_", "statistics_"):
+            self.__dict__.pop(attribute, None)
+        self.n_features_in_ = statistics.n_features
+        self._fit_statistics(statistics, np.float64, incremental=False)
+        return self
+
+    def _fit_statistics(self, statistics, dtype, *, incremental):
+        """Solve the reconstruction eigenproblem and set every fitted attribute."""
+        self.statistics_ = statistics
+        self.n_samples_seen_ = statistics.weight_sum
+        n_features = statistics.n_features
+
+        # Too few samples for the requested prefix: partial_fit keeps the statistics and
+        # waits for more batches; fit raises.
+        n_requested = self.n_components if isinstance(self.n_components, numbers.Integral) else 1
+        if incremental and (statistics.n_samples <= n_requested or statistics.weight_sum <= 1):
+            for attribute in list(self.__dict__):
+                if attribute not in ("statistics_", "n_samples_seen_", "n_features_in_",
+                                     "feature_names_in_"):
+                    self.__dict__.pop(attribute)
+            self._not_ready_message = (
+                f"This MatryoshkaPCA has seen {statistics.n_samples} samples with positive "
+                f"weight, too few for n_components={self.n_components}. Call partial_fit "
+                "with more samples before using the fitted basis."
+            )
+            return
+        check_weight_sum(statistics.weight_sum)
+
+        # Eigendecomposition of the centered scatter matrix, cut at its numerical rank.
+        scatter = statistics.scatter_xx
+        basis = eigh_descending(scatter, statistics.n_samples)
+        rank = basis.eigenvalues.size
+        if rank == 0:
+            raise ValueError(
+                "The data has no variance: every sample with positive weight is the same "
+                "point, so no direction can be fitted. Pass at least 2 distinct samples."
+            )
+
+        # Prefix size from n_components, then the sign rule on the kept directions.
+        total_scatter = max(float(np.trace(scatter)), float(basis.eigenvalues.sum()))
+        n_components = select_n_components(
+            self.n_components, basis.eigenvalues, total_scatter, rank, "MatryoshkaPCA"
+        )
+        eigenvalues = basis.eigenvalues[:n_components]
+        components = apply_sign_rule(basis.vectors[:, :n_components].T)
+        next_eigenvalue = (
+            basis.eigenvalues[n_components] if n_components < rank else basis.next_eigenvalue
+        )
+
+        # Variances, prefix losses and the probabilistic-PCA noise level.
+        denominator = statistics.weight_sum - 1
+        explained_variance = eigenvalues / denominator
+        total_variance = total_scatter / denominator
+        prefix_loss = np.maximum(
+            total_variance - np.concatenate([[0.0], np.cumsum(explained_variance)]), 0.0
+        )
+        n_discarded = min(statistics.n_samples, n_features) - n_components
+        noise_variance = prefix_loss[-1] / n_discarded if n_discarded > 0 else 0.0
+
+        self.components_ = np.ascontiguousarray(components, dtype=dtype)
+        self.mean_ = statistics.mean_x.astype(dtype)
+        self.n_components_ = n_components
+        self.explained_variance_ = explained_variance.astype(dtype)
+        self.explained_variance_ratio_ = (eigenvalues / total_scatter).astype(dtype)
+        self.singular_values_ = np.sqrt(eigenvalues).astype(dtype)
+        self.noise_variance_ = float(noise_variance)
+        self.informativeness_ = self.explained_variance_.copy()
+        self.informativeness_ratio_ = self.explained_variance_ratio_.copy()
+        self.prefix_loss_ = prefix_loss.astype(dtype)
+        self.eigengaps_ = (
+            eigengaps(eigenvalues, next_eigenvalue) / denominator
+        ).astype(dtype)
+        self.__dict__.pop("_not_ready_message", None)
+
+    def _encoder(self):
+        if self.whiten:
+            return self.components_ / np.sqrt(self.explained_variance_)[:, np.newaxis]
+        return self.components_
+
+    def inverse_transform(self, X):
+        """Map coordinates back to the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, m)
+            Coordinates of the first m <= n_components_ directions. With m smaller than
+            n_components_, the result is the reconstruction by that prefix alone.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+        """
+        self._check_basis_ready()
+        X = check_array(X, dtype=FLOAT_DTYPES, input_name="X")
+        n_prefix = X.shape[1]
+        if n_prefix > self.n_components_:
+            raise ValueError(
+                f"X has {n_prefix} columns, but this MatryoshkaPCA has only "
+                f"n_components_={self.n_components_} directions; pass at most "
+                f"{self.n_components_} leading coordinates."
+            )
+        components = self.components_[:n_prefix]
+        if self.whiten:
+            components = components * np.sqrt(self.explained_variance_[:n_prefix])[:, None]
+        return X @ components.astype(X.dtype, copy=False) + self.mean_.astype(X.dtype)
+
+    def get_covariance(self):
+        """Return the data covariance of the probabilistic PCA model.
+
+        ``cov = components_.T @ diag(explained_variance_ - noise_variance_) @ components_
+        + noise_variance_ * I``
+
+        Returns
+        -------
+        cov : ndarray of shape (n_features_in_, n_features_in_)
+        """
+        self._check_basis_ready()
+        components = self.components_.astype(np.float64)
+        excess_variance = np.maximum(self.explained_variance_ - self.noise_variance_, 0.0)
+        covariance = (components.T * excess_variance) @ components
+        covariance.flat[:: covariance.shape[0] + 1] += self.noise_variance_
+        return covariance
+
+    def get_precision(self):
+        """Return the inverse of :meth:`get_covariance`, by the matrix inversion lemma.
+
+        Returns
+        -------
+        precision : ndarray of shape (n_features_in_, n_features_in_)
+        """
+        self._check_basis_ready()
+        n_features = self.n_features_in_
+        components = self.components_.astype(np.float64)
+        variance = self.explained_variance_.astype(np.float64)
+
+        if self.n_components_ == n_features:
+            return (components.T / variance) @ components
+        if self.noise_variance_ <= 0:
+            raise ValueError(
+                f"The probabilistic PCA model is singular: the {self.n_components_} kept "
+                "directions explain all the variance, so noise_variance_ is 0. Reduce "
+                "n_components to score samples."
+            )
+
+        # cov = s2 I + C^T diag(v - s2) C with orthonormal rows C, so on span(C) the
+        # precision is 1 / v and elsewhere 1 / s2.
+        noise = self.noise_variance_
+        precision = -(components.T * ((variance - noise) / variance)) @ components
+        precision.flat[:: n_features + 1] += 1.0
+        return precision / noise
+
+    def score_samples(self, X):
+        """Return the log-likelihood of each sample under the probabilistic PCA model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+        """
+        self._check_basis_ready()
+        X = validate_data(self, X, reset=False, dtype=FLOAT_DTYPES)
+        precision = self.get_precision()
+        centered = X.astype(np.float64) - self.mean_.astype(np.float64)
+        mahalanobis = np.einsum("ij,ij->i", centered @ precision, centered)
+        sign, log_determinant = np.linalg.slogdet(precision)
+        if sign <= 0:
+            log_determinant = -np.inf
+        n_features = X.shape[1]
+        return -0.5 * (mahalanobis + n_features * np.log(2 * np.pi) - log_determinant)
+
+    def score(self, X, y=None):
+        """Return the mean log-likelihood of the samples, for model selection.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))

@@ -1,0 +1,426 @@
+"""Weighted, mergeable second-moment statistics shared by every estimator.
+
+The statistics of a data set are its total sample weight, the weighted means of X and Y
+and the centered scatter matrices Sxx, Sxy and Syy, all in float64. Every fit in this
+package reads nothing else, so fitting in batches, on a cluster or per cross-validation
+fold is the same operation: compute the statistics of each part and merge them.
+
+Each row block is centered on its own mean before its scatter is formed, and blocks are
+merged with the pairwise update of Chan, Golub and LeVeque (1979, "Updating formulae and
+a pairwise algorithm for computing sample variances"). The naive form X^T X - N m m^T is
+never used for dense data, because it cancels every significant digit when the mean is
+large next to the spread.
+"""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+# Rows per dense block are chosen so that one float64 block of [X, Y] takes about this
+# many bytes, which keeps the centered block in cache while its scatter is formed.
+DEFAULT_BLOCK_BYTES = 2 * 2**20
+
+# A block has at least this many rows, so that the O(n_features^2) merge of each block
+# stays small next to the O(rows * n_features^2) product that forms its scatter.
+MIN_BLOCK_ROWS = 256
+
+
+class ScatterStatistics:
+    """Weighted count, means and centered scatter matrices of X and optional targets Y.
+
+    The statistics of X (n_samples, n_features) with targets Y (n_samples, n_targets)
+    and non-negative sample weights w are N = sum(w), the weighted means m_x and m_y,
+    and the centered scatter sums::
+
+        Sxx = sum_i w_i (x_i - m_x) (x_i - m_x)^T
+        Sxy = sum_i w_i (x_i - m_x) (y_i - m_y)^T
+        Syy = sum_i w_i (y_i - m_y) (y_i - m_y)^T
+
+    Statistics of disjoint row sets merge exactly with ``a + b``, and the statistics of
+    a part are removed from those of the whole with ``whole - part``.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of columns of X.
+    n_targets : int, default=0
+        Number of columns of Y; 0 when there are no targets.
+
+    Attributes
+    ----------
+    weight_sum : float
+        Total sample weight N of the rows seen.
+    n_samples : int
+        Number of rows seen with a positive weight.
+    mean_x : ndarray of shape (n_features,)
+        Weighted mean of X.
+    mean_y : ndarray of shape (n_targets,)
+        Weighted mean of Y.
+    scatter_xx : ndarray of shape (n_features, n_features)
+        Centered scatter matrix Sxx.
+    scatter_xy : ndarray of shape (n_features, n_targets)
+        Centered cross-scatter matrix Sxy.
+    scatter_yy : ndarray of shape (n_targets, n_targets)
+        Centered scatter matrix Syy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mrl import ScatterStatistics
+    >>> X = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 9.0]])
+    >>> whole = ScatterStatistics.from_data(X)
+    >>> merged = ScatterStatistics.from_data(X[:1]) + ScatterStatistics.from_data(X[1:])
+    >>> bool(np.allclose(whole.scatter_xx, merged.scatter_xx))
+    True
+    >>> whole.scatter_xx
+    array([[ 8., 14.],
+           [14., 26.]])
+    """
+
+    def __init__(self, n_features, n_targets=0):
+        for name, value, low in (("n_features", n_features, 1), ("n_targets", n_targets, 0)):
+            if not isinstance(value, numbers.Integral) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+
+        self.n_features = int(n_features)
+        self.n_targets = int(n_targets)
+        self.weight_sum = 0.0
+        self.n_samples = 0
+        size = self.n_features + self.n_targets
+        self._mean = np.zeros(size)
+        self._scatter = np.zeros((size, size))
+
+    # The blocks of the joint statistics of Z = [X, Y] are views, so merges update them.
+
+    @property
+    def mean_x(self):
+        return self._mean[: self.n_features]
+
+    @property
+    def mean_y(self):
+        return self._mean[self.n_features :]
+
+    @property
+    def scatter_xx(self):
+        return self._scatter[: self.n_features, : self.n_features]
+
+    @property
+    def scatter_xy(self):
+        return self._scatter[: self.n_features, self.n_features :]
+
+    @property
+    def scatter_yy(self):
+        return self._scatter[self.n_features :, self.n_features :]
+
+    @classmethod
+    def from_data(cls, X, Y=None, sample_weight=None, *, block_bytes=DEFAULT_BLOCK_BYTES):
+        """Compute the statistics of X, and of Y when given, in one pass over row blocks.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Numeric data. A sparse matrix is never densified as a whole, and a
+            DataFrame is converted one row block at a time.
+        Y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
+            Numeric targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; None gives every row weight 1.
+        block_bytes : int, default=2 MiB
+            Approximate size of one float64 row block, the only extra memory of the
+            pass apart from O((n_features + n_targets)^2).
+
+        Returns
+        -------
+        statistics : ScatterStatistics
+        """
+        n_targets = 0 if Y is None else (1 if np.ndim(Y) == 1 else np.shape(Y)[1])
+        statistics = cls(_n_columns(X), n_targets)
+        return statistics.update(X, Y, sample_weight, block_bytes=block_bytes)
+
+    def update(self, X, Y=None, sample_weight=None, *, block_bytes=DEFAULT_BLOCK_BYTES):
+        """Add the rows of X (and Y) to these statistics in place and return self.
+
+        Takes the same arguments as :meth:`from_data`. On error the statistics are
+        left unchanged.
+        """
+        X, Y, sample_weight = self._check_input(X, Y, sample_weight)
+        n_rows = X.shape[0]
+        if n_rows == 0:
+            return self
+
+        if sp.issparse(X):
+            block_rows = _sparse_block_rows(X, self.n_targets, block_bytes)
+        else:
+            width = self.n_features + self.n_targets
+            block_rows = max(MIN_BLOCK_ROWS, block_bytes // (8 * width))
+
+        # Merge into a copy so that an invalid block leaves self unchanged.
+        total = self.copy()
+        buffer = None
+        for start in range(0, n_rows, block_rows):
+            stop = min(start + block_rows, n_rows)
+            weights = None if sample_weight is None else sample_weight[start:stop]
+            y_block = None if Y is None else Y[start:stop]
+            if sp.issparse(X):
+                block = _sparse_block_statistics(X[start:stop], y_block, weights)
+            else:
+                buffer, block = _dense_block_statistics(
+                    _dense_rows(X, start, stop), y_block, weights, buffer
+                )
+            _raise_if_not_finite(block, start, stop)
+            total._merge(block)
+
+        self.__dict__.update(total.__dict__)
+        return self
+
+    def copy(self):
+        """Return an independent copy."""
+        new = ScatterStatistics(self.n_features, self.n_targets)
+        new.weight_sum = self.weight_sum
+        new.n_samples = self.n_samples
+        new._mean = self._mean.copy()
+        new._scatter = self._scatter.copy()
+        return new
+
+    def __add__(self, other):
+        self._check_compatible(other)
+        result = self.copy()
+        result._merge(other)
+        return result
+
+    def __sub__(self, other):
+        """Remove the statistics of a subset of the rows, such as one fold of a split."""
+        self._check_compatible(other)
+        remaining_weight = self.weight_sum - other.weight_sum
+        tolerance = 1e-12 * max(self.weight_sum, 1.0)
+        if remaining_weight < -tolerance or other.n_samples > self.n_samples:
+            raise ValueError(
+                "Cannot subtract statistics of more rows than were seen: "
+                f"weight_sum {self.weight_sum!r} - {other.weight_sum!r} is negative. "
+                "Subtract only statistics of a subset of the rows."
+            )
+
+        result = ScatterStatistics(self.n_features, self.n_targets)
+        if other.weight_sum == 0:
+            return self.copy()
+        if remaining_weight <= tolerance:
+            return result
+
+        # Invert the pairwise update: N m = Na ma + Nb mb, Sxx = Sa + Sb + (Na Nb / N) d d^T.
+        delta_from_part = self._mean - other._mean
+        remaining_mean = self._mean + delta_from_part * (other.weight_sum / remaining_weight)
+        delta = other._mean - remaining_mean
+        coefficient = remaining_weight * other.weight_sum / self.weight_sum
+        result.weight_sum = remaining_weight
+        result.n_samples = self.n_samples - other.n_samples
+        result._mean = remaining_mean
+        result._scatter = self._scatter - other._scatter - coefficient * np.outer(delta, delta)
+        return result
+
+    def __repr__(self):
+        return (
+            f"ScatterStatistics(n_features={self.n_features}, n_targets={self.n_targets}, "
+            f"weight_sum={self.weight_sum!r}, n_samples={self.n_samples})"
+        )
+
+    def _merge(self, other):
+        """Merge the statistics of disjoint rows into self (Chan, Golub and LeVeque)."""
+        if other.weight_sum == 0:
+            self.n_samples += other.n_samples
+            return
+        if self.weight_sum == 0:
+            self.weight_sum = other.weight_sum
+            self.n_samples += other.n_samples
+            self._mean = other._mean.copy()
+            self._scatter = other._scatter.copy()
+            return
+
+        total_weight = self.weight_sum + other.weight_sum
+        delta = other._mean - self._mean
+        coefficient = self.weight_sum * other.weight_sum / total_weight
+        self._mean = self._mean + delta * (other.weight_sum / total_weight)
+        self._scatter = self._scatter + other._scatter + coefficient * np.outer(delta, delta)
+        self.weight_sum = total_weight
+        self.n_samples += other.n_samples
+
+    def _check_compatible(self, other):
+        if not isinstance(other, ScatterStatistics):
+            raise TypeError(
+                f"Expected ScatterStatistics, got {type(other).__name__}. "
+                "Compute the statistics of the other rows with ScatterStatistics.from_data."
+            )
+        if (other.n_features, other.n_targets) != (self.n_features, self.n_targets):
+            raise ValueError(
+                "Cannot combine statistics of different shapes: "
+                f"(n_features, n_targets) = {(self.n_features, self.n_targets)} and "
+                f"{(other.n_features, other.n_targets)}."
+            )
+
+    def _check_input(self, X, Y, sample_weight):
+        if not sp.issparse(X) and not hasattr(X, "iloc") and not hasattr(X, "to_numpy"):
+            X = np.asarray(X)
+        if sp.issparse(X):
+            X = X.tocsr()
+        if getattr(X, "ndim", 2) != 2:
+            raise ValueError(f"X must be 2-dimensional; got an array of shape {X.shape}.")
+        n_rows, n_features = X.shape
+        if n_features != self.n_features:
+            raise ValueError(
+                f"X has {n_features} features, but these statistics have "
+                f"{self.n_features} features."
+            )
+
+        if (Y is None) != (self.n_targets == 0):
+            raise ValueError(
+                f"These statistics have n_targets={self.n_targets}; pass Y exactly when "
+                "n_targets > 0."
+            )
+        if Y is not None:
+            Y = np.asarray(Y, dtype=np.float64)
+            Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+            if Y.shape != (n_rows, self.n_targets):
+                raise ValueError(
+                    f"Y has shape {Y.shape}; expected ({n_rows}, {self.n_targets}) "
+                    "to match X and these statistics."
+                )
+
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (n_rows,):
+                raise ValueError(
+                    f"sample_weight has shape {sample_weight.shape}; expected ({n_rows},)."
+                )
+            if not np.all(sample_weight >= 0):
+                raise ValueError(
+                    "sample_weight must be non-negative and finite; got "
+                    f"{sample_weight[~(sample_weight >= 0)][0]!r}."
+                )
+        return X, Y, sample_weight
+
+
+def _n_columns(X):
+    if sp.issparse(X) or hasattr(X, "shape"):
+        return X.shape[1]
+    return np.asarray(X).shape[1]
+
+
+def _dense_rows(X, start, stop):
+    """Return rows start:stop of an array or DataFrame as a float64-convertible array."""
+    if hasattr(X, "iloc"):
+        return X.iloc[start:stop].to_numpy(dtype=np.float64, na_value=np.nan)
+    if not isinstance(X, np.ndarray) and hasattr(X, "to_numpy"):
+        return X[start:stop].to_numpy().astype(np.float64)
+    return X[start:stop]
+
+
+def _block_result(n_features, n_targets, weight_sum, n_samples, mean, scatter):
+    block = ScatterStatistics(n_features, n_targets)
+    block.weight_sum = float(weight_sum)
+    block.n_samples = int(n_samples)
+    block._mean = mean
+    block._scatter = scatter
+    return block
+
+
+def _dense_block_statistics(x_block, y_block, weights, buffer):
+    """Compute the statistics of one dense block, reusing buffer for the centered copy."""
+    n_rows, n_features = x_block.shape
+    n_targets = 0 if y_block is None else y_block.shape[1]
+    width = n_features + n_targets
+    if buffer is None or buffer.shape[0] < n_rows:
+        buffer = np.empty((n_rows, width))
+
+    joint = buffer[:n_rows]
+    joint[:, :n_features] = x_block
+    if y_block is not None:
+        joint[:, n_features:] = y_block
+
+    if weights is None:
+        weight_sum = float(n_rows)
+        n_samples = n_rows
+        mean = joint.sum(axis=0) / n_rows
+        joint -= mean
+    else:
+        weight_sum = weights.sum()
+        n_samples = np.count_nonzero(weights)
+        if weight_sum == 0:
+            return buffer, _block_result(
+                n_features, n_targets, 0.0, 0, np.zeros(width), np.zeros((width, width))
+            )
+        mean = (weights @ joint) / weight_sum
+        joint -= mean
+        joint *= np.sqrt(weights)[:, np.newaxis]
+
+    scatter = joint.T @ joint
+    return buffer, _block_result(n_features, n_targets, weight_sum, n_samples, mean, scatter)
+
+
+def _sparse_block_rows(X, n_targets, block_bytes):
+    """Choose rows per sparse block from the average number of stored entries per row."""
+    entries_per_row = max(X.nnz / max(X.shape[0], 1), 1.0) + n_targets
+    return max(MIN_BLOCK_ROWS, int(block_bytes // (12 * entries_per_row)))
+
+
+def _sparse_block_statistics(x_block, y_block, weights):
+    """Compute the statistics of one CSR block without densifying its sparse columns.
+
+    For a column with at most half of its entries stored, the cancellation in
+    B^T W B - N m m^T is bounded: m_j^2 / var_j <= p / (1 - p) <= 1 for a stored
+    fraction p. Such columns use that form. Denser columns, and every target, are
+    densified within the block and centered before their products are formed.
+    """
+    n_rows, n_features = x_block.shape
+    n_targets = 0 if y_block is None else y_block.shape[1]
+    width = n_features + n_targets
+    if weights is None:
+        weights = np.ones(n_rows)
+    weight_sum = weights.sum()
+    if weight_sum == 0:
+        return _block_result(
+            n_features, n_targets, 0.0, 0, np.zeros(width), np.zeros((width, width))
+        )
+
+    x_block = x_block.astype(np.float64)
+    stored_per_column = np.bincount(x_block.indices, minlength=n_features)
+    dense_columns = np.flatnonzero(stored_per_column > n_rows / 2)
+    sparse_columns = np.flatnonzero(stored_per_column <= n_rows / 2)
+
+    # The dense part D holds the dense X columns and the targets, centered.
+    dense_part = x_block[:, dense_columns].toarray()
+    if y_block is not None:
+        dense_part = np.hstack([dense_part, y_block])
+    dense_mean = (weights @ dense_part) / weight_sum
+    dense_part -= dense_mean
+    weighted_dense = dense_part * weights[:, np.newaxis]
+
+    sparse_part = x_block[:, sparse_columns]
+    weighted_sparse = sp.diags(weights) @ sparse_part
+    sparse_mean = np.asarray(weighted_sparse.sum(axis=0)).ravel() / weight_sum
+    sparse_gram = (sparse_part.T @ weighted_sparse).toarray()
+    sparse_scatter = sparse_gram - weight_sum * np.outer(sparse_mean, sparse_mean)
+    # Centering the dense side alone is exact here, because sum_i w_i d_i = 0.
+    cross_scatter = np.asarray(sparse_part.T @ weighted_dense)
+    dense_scatter = dense_part.T @ weighted_dense
+
+    dense_index = np.concatenate([dense_columns, np.arange(n_features, width)])
+    mean = np.empty(width)
+    mean[sparse_columns] = sparse_mean
+    mean[dense_index] = dense_mean
+    scatter = np.empty((width, width))
+    scatter[np.ix_(sparse_columns, sparse_columns)] = sparse_scatter
+    scatter[np.ix_(sparse_columns, dense_index)] = cross_scatter
+    scatter[np.ix_(dense_index, sparse_columns)] = cross_scatter.T
+    scatter[np.ix_(dense_index, dense_index)] = dense_scatter
+    n_samples = np.count_nonzero(weights)
+    return _block_result(n_features, n_targets, weight_sum, n_samples, mean, scatter)
+
+
+def _raise_if_not_finite(block, start, stop):
+    """Raise if a block produced NaN or infinity, which only non-finite input causes."""
+    if np.isfinite(block._scatter).all() and np.isfinite(block._mean).all():
+        return
+    raise ValueError(
+        f"Input contains NaN or infinity, or values too large for float64, in rows "
+        f"{start} to {stop - 1}. Remove or impute those values before fitting."
+    )
