@@ -49,14 +49,18 @@ def check_sample_weight(sample_weight, n_samples):
     return sample_weight
 
 
+def weight_sum_message(weight_sum):
+    return (
+        f"The sample weights sum to {weight_sum!r}. Variances divide by "
+        "sum(sample_weight) - 1, as for repeated rows, so the weights must sum to "
+        "more than 1; rescale sample_weight."
+    )
+
+
 def check_weight_sum(weight_sum):
     """Raise unless the frequency-weight denominator N - 1 is positive."""
     if weight_sum <= 1:
-        raise ValueError(
-            f"The sample weights sum to {weight_sum!r}. Variances divide by "
-            "sum(sample_weight) - 1, as for repeated rows, so the weights must sum to "
-            "more than 1; rescale sample_weight."
-        )
+        raise ValueError(weight_sum_message(weight_sum))
 
 
 def restore_on_error(method):

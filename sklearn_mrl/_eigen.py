@@ -58,19 +58,24 @@ def whitening_basis(metric, n_samples):
     return basis.vectors / np.sqrt(basis.eigenvalues)
 
 
-def apply_sign_rule(directions):
-    """Flip each row so that its entry of largest magnitude is positive.
+def sign_rule_signs(directions):
+    """Return the sign (+1 or -1) that makes the largest-magnitude entry of each row positive.
 
     This is the only sign convention in the package: every fit, whatever the input
     path (whole data, batches or merged statistics), passes its directions through it.
     """
     directions = np.asarray(directions)
     if directions.size == 0:
-        return directions.copy()
+        return np.ones(directions.shape[0])
     largest = np.argmax(np.abs(directions), axis=1)
     signs = np.sign(directions[np.arange(directions.shape[0]), largest])
     signs[signs == 0] = 1
-    return directions * signs[:, np.newaxis]
+    return signs
+
+
+def apply_sign_rule(directions):
+    """Flip each row so that its entry of largest magnitude is positive."""
+    return directions * sign_rule_signs(directions)[:, np.newaxis]
 
 
 def eigengaps(eigenvalues, next_eigenvalue):

@@ -214,26 +214,23 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         self.n_samples_seen_ = statistics.weight_sum
         n_features = statistics.n_features
 
-        # Too few samples for the requested prefix: partial_fit keeps the statistics and
-        # waits for more batches; fit raises.
-        n_requested = self.n_components if isinstance(self.n_components, numbers.Integral) else 1
-        if incremental and (statistics.n_samples <= n_requested or statistics.weight_sum <= 1):
-            for attribute in list(self.__dict__):
-                if attribute not in ("statistics_", "n_samples_seen_", "n_features_in_",
-                                     "feature_names_in_"):
-                    self.__dict__.pop(attribute)
-            self._not_ready_message = (
-                f"This MatryoshkaPCA has seen {statistics.n_samples} samples with positive "
-                f"weight, too few for n_components={self.n_components}. Call partial_fit "
-                "with more samples before using the fitted basis."
-            )
-            return
-        check_weight_sum(statistics.weight_sum)
-
         # Eigendecomposition of the centered scatter matrix, cut at its numerical rank.
         scatter = statistics.scatter_xx
         basis = eigh_descending(scatter, statistics.n_samples)
         rank = basis.eigenvalues.size
+
+        # Too little data for the requested prefix: partial_fit keeps the statistics and
+        # waits for more batches, because more samples can raise the rank. fit raises.
+        n_requested = self.n_components if isinstance(self.n_components, numbers.Integral) else 1
+        if incremental and n_requested > n_features:
+            raise ValueError(
+                f"n_components={self.n_components} must be at most n_features={n_features}; "
+                "reduce n_components or set it to None."
+            )
+        if incremental and (rank < n_requested or statistics.weight_sum <= 1):
+            self._forget_basis(statistics, rank, n_requested)
+            return
+        check_weight_sum(statistics.weight_sum)
         if rank == 0:
             raise ValueError(
                 "The data has no variance: every sample with positive weight is the same "
@@ -275,6 +272,21 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
             eigengaps(eigenvalues, next_eigenvalue) / denominator
         ).astype(dtype)
         self.__dict__.pop("_not_ready_message", None)
+
+    def _forget_basis(self, statistics, rank, n_requested):
+        """Remove the fitted basis but keep the statistics, until partial_fit has enough."""
+        kept = ("statistics_", "n_samples_seen_", "n_features_in_", "feature_names_in_")
+        for attribute in list(self.__dict__):
+            is_fitted_attribute = attribute.endswith("_") and not attribute.startswith("_")
+            if is_fitted_attribute and attribute not in kept:
+                del self.__dict__[attribute]
+        self._not_ready_message = (
+            f"This MatryoshkaPCA has seen {statistics.n_samples} samples with positive "
+            f"weight (total weight {statistics.weight_sum:g}), and their scatter matrix "
+            f"has rank {rank}. n_components={self.n_components} needs rank {n_requested} or "
+            "more and a total weight above 1. Call partial_fit with more samples, or "
+            "reduce n_components, before using the fitted basis."
+        )
 
     def _encoder(self):
         if self.whiten:

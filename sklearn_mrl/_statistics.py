@@ -16,6 +16,7 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import assert_all_finite, check_array
 
 # Rows per dense block are chosen so that one float64 block of [X, Y] takes about this
 # many bytes, which keeps the centered block in cache while its scatter is formed.
@@ -134,8 +135,8 @@ class ScatterStatistics:
         -------
         statistics : ScatterStatistics
         """
-        n_targets = 0 if Y is None else (1 if np.ndim(Y) == 1 else np.shape(Y)[1])
-        statistics = cls(_n_columns(X), n_targets)
+        n_targets = 0 if Y is None else _n_columns(Y, "Y", allow_1d=True)
+        statistics = cls(_n_columns(X, "X"), n_targets)
         return statistics.update(X, Y, sample_weight, block_bytes=block_bytes)
 
     def update(self, X, Y=None, sample_weight=None, *, block_bytes=DEFAULT_BLOCK_BYTES):
@@ -258,12 +259,15 @@ class ScatterStatistics:
             )
 
     def _check_input(self, X, Y, sample_weight):
-        if not sp.issparse(X) and not hasattr(X, "iloc") and not hasattr(X, "to_numpy"):
-            X = np.asarray(X)
-        if sp.issparse(X):
-            X = X.tocsr()
-        if getattr(X, "ndim", 2) != 2:
-            raise ValueError(f"X must be 2-dimensional; got an array of shape {X.shape}.")
+        # A DataFrame is converted and checked for NaN one row block at a time, in
+        # _dense_rows, so that no float64 copy of the whole frame is made.
+        is_dataframe = hasattr(X, "iloc") or (
+            not sp.issparse(X) and not isinstance(X, np.ndarray) and hasattr(X, "to_numpy")
+        )
+        if not is_dataframe:
+            X = check_array(
+                X, accept_sparse="csr", dtype="numeric", ensure_min_samples=0, input_name="X"
+            )
         n_rows, n_features = X.shape
         if n_features != self.n_features:
             raise ValueError(
@@ -277,7 +281,9 @@ class ScatterStatistics:
                 "n_targets > 0."
             )
         if Y is not None:
-            Y = np.asarray(Y, dtype=np.float64)
+            Y = check_array(
+                Y, ensure_2d=False, dtype=np.float64, ensure_min_samples=0, input_name="Y"
+            )
             Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
             if Y.shape != (n_rows, self.n_targets):
                 raise ValueError(
@@ -286,32 +292,53 @@ class ScatterStatistics:
                 )
 
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            sample_weight = check_array(
+                sample_weight,
+                ensure_2d=False,
+                dtype=np.float64,
+                ensure_min_samples=0,
+                input_name="sample_weight",
+            )
             if sample_weight.shape != (n_rows,):
                 raise ValueError(
                     f"sample_weight has shape {sample_weight.shape}; expected ({n_rows},)."
                 )
-            if not np.all(sample_weight >= 0):
+            if np.any(sample_weight < 0):
                 raise ValueError(
-                    "sample_weight must be non-negative and finite; got "
-                    f"{sample_weight[~(sample_weight >= 0)][0]!r}."
+                    f"sample_weight must be non-negative; got {sample_weight.min()!r}. "
+                    "Remove rows instead of giving them negative weight."
                 )
         return X, Y, sample_weight
 
 
-def _n_columns(X):
-    if sp.issparse(X) or hasattr(X, "shape"):
-        return X.shape[1]
-    return np.asarray(X).shape[1]
+def _n_columns(array, name, allow_1d=False):
+    """Return the number of columns of a 2-D input (or 1 for a 1-D one if allowed)."""
+    shape = array.shape if sp.issparse(array) or hasattr(array, "shape") else np.shape(array)
+    if allow_1d and len(shape) == 1:
+        return 1
+    if len(shape) != 2:
+        expected = "1- or 2-dimensional" if allow_1d else "2-dimensional"
+        raise ValueError(
+            f"{name} must be {expected}; got shape {shape}. Reshape a single sample with "
+            f"{name}.reshape(1, -1) or a single feature with {name}.reshape(-1, 1)."
+        )
+    return shape[1]
 
 
 def _dense_rows(X, start, stop):
-    """Return rows start:stop of an array or DataFrame as a float64-convertible array."""
+    """Return rows start:stop of an array or DataFrame as a float64-convertible array.
+
+    Rows of a DataFrame are checked for NaN and infinity here, because a DataFrame is
+    never converted as a whole; an array was checked by check_array before.
+    """
     if hasattr(X, "iloc"):
-        return X.iloc[start:stop].to_numpy(dtype=np.float64, na_value=np.nan)
-    if not isinstance(X, np.ndarray) and hasattr(X, "to_numpy"):
-        return X[start:stop].to_numpy().astype(np.float64)
-    return X[start:stop]
+        rows = X.iloc[start:stop].to_numpy(dtype=np.float64, na_value=np.nan)
+    elif not isinstance(X, np.ndarray) and hasattr(X, "to_numpy"):
+        rows = X[start:stop].to_numpy().astype(np.float64)
+    else:
+        return X[start:stop]
+    assert_all_finite(rows, input_name="X")
+    return rows
 
 
 def _block_result(n_features, n_targets, weight_sum, n_samples, mean, scatter):
@@ -336,11 +363,17 @@ def _dense_block_statistics(x_block, y_block, weights, buffer):
     if y_block is not None:
         joint[:, n_features:] = y_block
 
+    # Shift by the first row before the mean is formed, so that a constant column
+    # becomes exactly 0 and gets an exact mean and a zero scatter. Without the shift,
+    # the rounding of sum(x) / n leaves a constant column of a value such as 1.7e8 with
+    # a spurious variance above the rank tolerance of the eigensolver.
+    shift = joint[0].copy()
+    joint -= shift
     if weights is None:
         weight_sum = float(n_rows)
         n_samples = n_rows
-        mean = joint.sum(axis=0) / n_rows
-        joint -= mean
+        shifted_mean = joint.sum(axis=0) / n_rows
+        joint -= shifted_mean
     else:
         weight_sum = weights.sum()
         n_samples = np.count_nonzero(weights)
@@ -348,9 +381,10 @@ def _dense_block_statistics(x_block, y_block, weights, buffer):
             return buffer, _block_result(
                 n_features, n_targets, 0.0, 0, np.zeros(width), np.zeros((width, width))
             )
-        mean = (weights @ joint) / weight_sum
-        joint -= mean
+        shifted_mean = (weights @ joint) / weight_sum
+        joint -= shifted_mean
         joint *= np.sqrt(weights)[:, np.newaxis]
+    mean = shift + shifted_mean
 
     scatter = joint.T @ joint
     return buffer, _block_result(n_features, n_targets, weight_sum, n_samples, mean, scatter)
@@ -390,8 +424,12 @@ def _sparse_block_statistics(x_block, y_block, weights):
     dense_part = x_block[:, dense_columns].toarray()
     if y_block is not None:
         dense_part = np.hstack([dense_part, y_block])
-    dense_mean = (weights @ dense_part) / weight_sum
-    dense_part -= dense_mean
+    # Shift by the first row, as for dense blocks, so that constant columns stay exact.
+    dense_shift = dense_part[0].copy()
+    dense_part -= dense_shift
+    dense_shifted_mean = (weights @ dense_part) / weight_sum
+    dense_part -= dense_shifted_mean
+    dense_mean = dense_shift + dense_shifted_mean
     weighted_dense = dense_part * weights[:, np.newaxis]
 
     sparse_part = x_block[:, sparse_columns]
@@ -417,10 +455,15 @@ def _sparse_block_statistics(x_block, y_block, weights):
 
 
 def _raise_if_not_finite(block, start, stop):
-    """Raise if a block produced NaN or infinity, which only non-finite input causes."""
+    """Raise if a block produced NaN or infinity from finite but very large input.
+
+    NaN and infinity in the input are rejected before, by name, unless scikit-learn's
+    assume_finite option turns that check off.
+    """
     if np.isfinite(block._scatter).all() and np.isfinite(block._mean).all():
         return
     raise ValueError(
-        f"Input contains NaN or infinity, or values too large for float64, in rows "
-        f"{start} to {stop - 1}. Remove or impute those values before fitting."
+        f"The statistics of rows {start} to {stop - 1} are not finite: X, Y or "
+        "sample_weight contains values whose products overflow float64, or NaN or "
+        "infinity while assume_finite is set. Rescale the data or remove those values."
     )

@@ -1,0 +1,531 @@
+"""MatryoshkaProjection: the ordered basis of a supervised full-prefix objective."""
+
+import numbers
+
+import numpy as np
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils import check_array, check_consistent_length
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import validate_data
+
+from ._base import (
+    ACCEPTED_SPARSE,
+    FLOAT_DTYPES,
+    MatryoshkaTransformerMixin,
+    check_sample_weight,
+    restore_on_error,
+    weight_sum_message,
+)
+from ._compat import Interval, RealNotInt, StrOptions, _fit_context
+from ._eigen import select_n_components, sign_rule_signs
+from ._objectives import build_decoder, build_objective, objective_weights, solve_objective
+from ._statistics import ScatterStatistics
+
+
+
+class _TooFewDirections(ValueError):
+    """The statistics support fewer directions than n_components asks for."""
+
+
+class MatryoshkaProjection(MatryoshkaTransformerMixin):
+    """Ordered basis of a supervised full-prefix objective, for targets or class labels.
+
+    Each prefix m of the encoder E predicts the targets through a linear decoder D, and
+    the sum of the prefix losses over m = 1..k is minimised. With the metric M on the
+    targets and the ridge metric S = Sxx + alpha I, the optimum solves one generalized
+    symmetric eigenproblem from the centered scatter matrices:
+
+    .. math::
+
+        (b_x S_{xx}^2 + b_y S_{xy} M S_{yx}) v_j = \\sigma_j^2 S v_j,
+        \\qquad V^T S V = I,
+
+    and the loss of prefix m is the loss of the empty prefix minus the sum of the first
+    m eigenvalues, so ``informativeness_`` is the eigenvalue sequence. The objectives:
+
+    - ``"regression"`` (reduced-rank regression): M = I. One target gives one
+      informative direction, proportional to the ridge coefficients.
+    - ``"canonical"`` (canonical correlation): M = Syy^+, and the informativeness is the
+      squared canonical correlations. For class labels the between-class scatter is built
+      from per-class weights and means, which gives Fisher's discriminant directions.
+    - ``"auto"``: canonical for class labels (binary or multiclass, stored as integers,
+      booleans, strings or categories), regression for float targets.
+
+    With ``reconstruction_weight`` beta > 0, the objective mixes reconstruction of X and
+    prediction of Y with unit-free weights b_x = beta / tr(Sxx) and
+    b_y = (1 - beta) / L_y, where L_y is the target loss of the empty prefix. With
+    beta = 0 the weights are b_x = 0 and b_y = 1.
+
+    Parameters
+    ----------
+    n_components : int, float or None, default=None
+        Size of the kept prefix. None keeps every informative direction. A float in
+        (0, 1) keeps the smallest prefix whose cumulative ``informativeness_ratio_`` is
+        greater than it. With reconstruction_weight=0, an int above the number of
+        informative directions completes the basis with the beta -> 0+ limit of the
+        mixed objective: the principal axes of the part of X whose scores are
+        uncorrelated with the targets. An int above the rank of X is an error.
+    objective : {"auto", "regression", "canonical"}, default="auto"
+        Supervised objective; see above.
+    reconstruction_weight : float in [0, 1], default=0.0
+        Weight beta of the reconstruction of X in the mixed objective; 1 gives the
+        principal axes.
+    alpha : float >= 0, default=0.0
+        Ridge strength, in the units of :class:`sklearn.linear_model.Ridge`: the metric is
+        Sxx + alpha I, with Sxx the weighted centered scatter sum.
+    whiten : bool, default=False
+        If True, scale each output coordinate to unit variance (exactly when alpha = 0).
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components_, n_features_in_)
+        Encoder rows: ``transform(X) = (X - mean_) @ components_.T``. Without whitening,
+        row j is sqrt(sigma_j^2) v_j, so the variance of output coordinate j is
+        proportional to informativeness_j (equal to it for regression, when alpha = 0).
+        A completed direction has informativeness 0 and is scaled as a principal
+        component score instead: its variance is the variance of X along it. The entry
+        of largest magnitude in each row is positive.
+    mean_ : ndarray of shape (n_features_in_,)
+        Weighted mean of X.
+    n_components_ : int
+        Number of kept directions.
+    n_informative_ : int
+        Number of directions with positive informativeness; later ones are completed.
+    informativeness_ : ndarray of shape (n_components_,)
+        Decrease of the objective when each direction is added to the prefix,
+        non-increasing. For regression with reconstruction_weight=0, in units of target
+        variance (scatter divided by ``n_samples_seen_ - 1``); for the canonical
+        objective, squared canonical correlations; for the mixed objective, unit-free.
+    informativeness_ratio_ : ndarray of shape (n_components_,)
+        ``informativeness_`` divided by the objective of the empty prefix, so the
+        cumulative sum is the fraction of the objective a prefix explains (the in-sample
+        R^2 for regression with alpha = 0).
+    target_informativeness_ : ndarray of shape (n_components_,)
+        Part of ``informativeness_`` from predicting the targets.
+    reconstruction_informativeness_ : ndarray of shape (n_components_,)
+        Part of ``informativeness_`` from reconstructing X; zero when
+        reconstruction_weight=0.
+    prefix_loss_ : ndarray of shape (n_components_ + 1,)
+        Objective of each prefix m = 0 .. n_components_, in the units of
+        ``informativeness_``, including the ridge penalty when alpha > 0.
+    eigengaps_ : ndarray of shape (n_components_,)
+        Distance from each eigenvalue to its nearest neighbour, in the units of
+        ``informativeness_`` (for completed directions, in units of X variance). Small
+        gaps mark directions that sampling noise can rotate.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, defined only when fitted on class labels.
+    n_samples_seen_ : float
+        Total sample weight seen.
+    statistics_ : ScatterStatistics
+        Statistics of X and the (one-hot encoded) targets seen.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, defined only when X has string column names.
+
+    See Also
+    --------
+    MatryoshkaPCA : The unsupervised ordered basis.
+    sklearn.discriminant_analysis.LinearDiscriminantAnalysis : Fisher's directions.
+    sklearn.cross_decomposition.CCA : Canonical correlation analysis.
+
+    References
+    ----------
+    Izenman (1975), "Reduced-rank regression for the multivariate linear model",
+    Journal of Multivariate Analysis 5(2).
+    de Jong and Kiers (1992), "Principal covariates regression", Chemometrics and
+    Intelligent Laboratory Systems 14.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_wine
+    >>> from sklearn_mrl import MatryoshkaProjection
+    >>> X, y = load_wine(return_X_y=True)
+    >>> projection = MatryoshkaProjection().fit(X, y)
+    >>> projection.n_components_
+    2
+    >>> projection.informativeness_.round(3)
+    array([0.946, 0.807])
+    >>> float(projection.score(X, y))
+    1.0
+    """
+
+    _parameter_constraints = {
+        "n_components": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            None,
+        ],
+        "objective": [StrOptions({"auto", "regression", "canonical"})],
+        "reconstruction_weight": [Interval(numbers.Real, 0, 1, closed="both")],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "whiten": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        objective="auto",
+        reconstruction_weight=0.0,
+        alpha=0.0,
+        whiten=False,
+    ):
+        self.n_components = n_components
+        self.objective = objective
+        self.reconstruction_weight = reconstruction_weight
+        self.alpha = alpha
+        self.whiten = whiten
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the ordered basis to X and the targets y in one pass.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse input is never densified as a whole.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Continuous targets, or class labels of any type.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative frequency weights.
+
+        Returns
+        -------
+        self : MatryoshkaProjection
+        """
+        X = validate_data(
+            self, X, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES, ensure_min_samples=2
+        )
+        y = _check_targets(y)
+        check_consistent_length(X, y)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+
+        classes = _unique_labels(y) if self._is_class_labels(y) else None
+        Y = self._encode_targets(y, classes)
+        statistics = ScatterStatistics.from_data(X, Y, sample_weight)
+        self._fit_statistics(statistics, X.dtype, classes, y.ndim, incremental=False)
+        return self
+
+    @restore_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Add a batch of samples and refit the basis to all samples seen.
+
+        The result equals :meth:`fit` on all batches together, for any split and order.
+        A rejected batch leaves the estimator unchanged.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Batch of training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets or class labels of the batch.
+        classes : array-like of shape (n_classes,), default=None
+            Every class label, needed on the first call when later batches may contain
+            labels the first batch lacks. Passing it declares y to be class labels.
+            Ignored after the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative frequency weights.
+
+        Returns
+        -------
+        self : MatryoshkaProjection
+        """
+        first_batch = not hasattr(self, "statistics_")
+        X = validate_data(
+            self, X, reset=first_batch, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES
+        )
+        y = _check_targets(y)
+        check_consistent_length(X, y)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+
+        if first_batch:
+            if classes is not None and self.objective == "regression":
+                raise ValueError(
+                    "classes declares y to be class labels, but objective='regression' "
+                    "reads y as numeric targets. Use objective='auto' or 'canonical' for "
+                    "class labels, or drop classes."
+                )
+            if classes is not None:
+                classes = _unique_labels(np.asarray(classes))
+            elif self._is_class_labels(y):
+                classes = _unique_labels(y)
+            y_ndim = y.ndim
+        else:
+            classes = getattr(self, "classes_", None)
+            y_ndim = self._y_ndim
+
+        Y = self._encode_targets(y, classes)
+        batch = ScatterStatistics.from_data(X, Y, sample_weight)
+        statistics = batch if first_batch else self.statistics_ + batch
+        self._fit_statistics(statistics, X.dtype, classes, y_ndim, incremental=True)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_from_statistics(self, statistics, classes=None):
+        """Fit the ordered basis from precomputed statistics of X and the targets.
+
+        Parameters
+        ----------
+        statistics : ScatterStatistics
+            Statistics with targets. For class labels, the targets must be the one-hot
+            indicator columns of ``classes``, in that order.
+        classes : array-like of shape (n_classes,), default=None
+            Class labels of the indicator columns; None for continuous targets.
+
+        Returns
+        -------
+        self : MatryoshkaProjection
+        """
+        if not isinstance(statistics, ScatterStatistics) or statistics.n_targets == 0:
+            raise TypeError(
+                "statistics must be a ScatterStatistics with targets; got "
+                f"{statistics!r}. Compute it with ScatterStatistics.from_data(X, Y)."
+            )
+        if classes is not None:
+            classes = np.asarray(classes)
+            if classes.shape != (statistics.n_targets,):
+                raise ValueError(
+                    f"classes has shape {classes.shape}, but the statistics have "
+                    f"{statistics.n_targets} target columns; pass one label per "
+                    "indicator column."
+                )
+        for attribute in ("feature_names_in_", "statistics_", "classes_"):
+            self.__dict__.pop(attribute, None)
+        self.n_features_in_ = statistics.n_features
+        y_ndim = 1 if classes is not None or statistics.n_targets == 1 else 2
+        self._fit_statistics(statistics, np.float64, classes, y_ndim, incremental=False)
+        return self
+
+    def _is_class_labels(self, y):
+        """Return whether y is read as class labels under this objective.
+
+        "canonical" reads any binary or multiclass y as labels. "auto" does so only for
+        labels stored as integers, booleans, strings or categories: float targets are
+        continuous even when their values are whole numbers.
+        """
+        if self.objective == "regression":
+            return False
+        if self.objective == "auto" and np.asarray(y).dtype.kind in "fc":
+            return False
+        return type_of_target(y, input_name="y") in ("binary", "multiclass")
+
+    def _encode_targets(self, y, classes):
+        """Return the targets as a float64 matrix: one-hot columns for class labels."""
+        if classes is None:
+            try:
+                Y = np.asarray(y, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"objective={self.objective!r} needs numeric targets, but y has "
+                    f"dtype {np.asarray(y).dtype} with values such as {y.flat[0]!r}. "
+                    "Use objective='auto' or 'canonical' for class labels."
+                ) from None
+            if not np.isfinite(Y).all():
+                raise ValueError("Input y contains NaN or infinity.")
+            return Y.reshape(-1, 1) if Y.ndim == 1 else Y
+
+        labels = y.ravel()
+        positions = np.searchsorted(classes, labels)
+        positions = np.minimum(positions, classes.size - 1)
+        unknown = classes[positions] != labels
+        if np.any(unknown):
+            raise ValueError(
+                f"y contains labels {np.unique(labels[unknown])[:5].tolist()} that are "
+                f"not in the classes {classes.tolist()} fixed by the first partial_fit "
+                "call. Pass every label with the classes parameter on the first call."
+            )
+        Y = np.zeros((labels.size, classes.size))
+        Y[np.arange(labels.size), positions] = 1.0
+        return Y
+
+    def _fit_statistics(self, statistics, dtype, classes, y_ndim, *, incremental):
+        """Solve the eigenproblem of the objective and set every fitted attribute.
+
+        In partial_fit, statistics that support too few directions are kept and the
+        basis waits for more batches; fit raises instead.
+        """
+        if classes is not None and classes.size < 2:
+            raise ValueError(
+                f"The class labels contain only 1 class ({classes.tolist()}); "
+                "MatryoshkaProjection needs at least 2 classes."
+            )
+
+        # Whitened matrices of the objective in the ridge metric S = Sxx + alpha I.
+        canonical = classes is not None or self.objective == "canonical"
+        objective = build_objective(statistics, classes, canonical=canonical, alpha=self.alpha)
+        n_available = objective.whitening.shape[1]
+
+        # Ordered eigenbasis; regression informativeness is in target variance units.
+        units = 1.0
+        if self.reconstruction_weight == 0 and not canonical:
+            units = statistics.weight_sum - 1
+        total = objective_weights(objective, self.reconstruction_weight)[2] / units
+        try:
+            if statistics.weight_sum <= 1:
+                raise _TooFewDirections(weight_sum_message(statistics.weight_sum))
+            solution = solve_objective(
+                objective,
+                self.reconstruction_weight,
+                lambda eigenvalues: self._prefix_size(eigenvalues / units, total, n_available),
+                statistics.n_samples,
+            )
+        except _TooFewDirections as error:
+            if not incremental:
+                raise
+            self._wait_for_samples(statistics, classes, y_ndim, str(error))
+            return
+
+        # Output scale: variance proportional to informativeness, or to the variance of
+        # X for completed directions; whitened output has unit variance.
+        n_informative = solution.n_informative
+        if self.whiten:
+            scales = np.full(solution.eigenvalues.size, np.sqrt(statistics.weight_sum - 1))
+        else:
+            scales = np.sqrt(np.concatenate(
+                [solution.eigenvalues[:n_informative], solution.completion_scatter]
+            ))
+        signs = sign_rule_signs(solution.directions.T)
+        directions = solution.directions * signs
+        components = directions.T * scales[:, np.newaxis]
+        decoder = build_decoder(classes, statistics, directions, scales)
+        informativeness = solution.eigenvalues / units
+        prefix_loss = total - np.concatenate([[0.0], np.cumsum(informativeness)])
+        gaps = np.concatenate([
+            solution.eigengaps / units,
+            solution.completion_eigengaps / (statistics.weight_sum - 1),
+        ])
+
+        self.__dict__.pop("_not_ready_message", None)
+        self.__dict__.pop("classes_", None)
+        if classes is not None:
+            self.classes_ = classes
+        self.statistics_ = statistics
+        self.n_samples_seen_ = statistics.weight_sum
+        self.components_ = np.ascontiguousarray(components, dtype=dtype)
+        self.mean_ = statistics.mean_x.astype(dtype)
+        self.n_components_ = components.shape[0]
+        self.n_informative_ = n_informative
+        self.informativeness_ = informativeness.astype(dtype)
+        self.informativeness_ratio_ = (informativeness / total).astype(dtype)
+        self.target_informativeness_ = (solution.target_part / units).astype(dtype)
+        self.reconstruction_informativeness_ = (
+            solution.reconstruction_part / units
+        ).astype(dtype)
+        self.prefix_loss_ = np.maximum(prefix_loss, 0.0).astype(dtype)
+        self.eigengaps_ = gaps.astype(dtype)
+        self._decoder = decoder
+        self._y_ndim = y_ndim
+
+    def _prefix_size(self, informativeness, total, n_available):
+        """Resolve n_components against the informative eigenvalues of this fit."""
+        n_informative = informativeness.size
+        n_components = self.n_components
+        if isinstance(n_components, numbers.Integral) and n_components > n_informative:
+            limit = n_available if self.reconstruction_weight == 0 else n_informative
+            if n_components <= limit:
+                return int(n_components)
+            raise _TooFewDirections(
+                f"n_components={n_components} must be at most {limit}, the rank of X "
+                "for this objective and data; reduce n_components or set it to None."
+            )
+        if n_informative == 0:
+            raise _TooFewDirections(
+                "No direction of X is informative for this objective: the targets are "
+                "constant or uncorrelated with X. Check y, or set n_components to an int "
+                "to use the principal axes of X."
+            )
+        return select_n_components(
+            n_components, informativeness, total, n_informative, "MatryoshkaProjection"
+        )
+
+    def _wait_for_samples(self, statistics, classes, y_ndim, reason):
+        """Keep the statistics of partial_fit but drop the basis until it can be fitted."""
+        for attribute in list(self.__dict__):
+            if attribute.endswith("_") and attribute not in ("n_features_in_",
+                                                             "feature_names_in_"):
+                self.__dict__.pop(attribute)
+        if classes is not None:
+            self.classes_ = classes
+        self.statistics_ = statistics
+        self.n_samples_seen_ = statistics.weight_sum
+        self._y_ndim = y_ndim
+        self._not_ready_message = (
+            f"This MatryoshkaProjection cannot fit its basis yet from the "
+            f"{statistics.n_samples} samples seen: {reason} Call partial_fit with more "
+            "samples first."
+        )
+
+    def _encoder(self):
+        return self.components_
+
+    def predict(self, X):
+        """Predict targets or class labels from the n_components_ prefix.
+
+        For continuous targets this is the reduced-rank prediction of the decoder. For
+        class labels it is the nearest class mean in the projected space, measured in
+        the within-class covariance there and corrected by the log class priors, as in
+        linear discriminant analysis.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        Z = self.transform(X).astype(np.float64)
+        decoder = self._decoder
+        if hasattr(self, "classes_"):
+            scores = Z @ decoder.coefficients + decoder.intercept
+            return self.classes_[np.argmax(scores, axis=1)]
+
+        Y = Z @ decoder.coefficients + decoder.intercept
+        return Y.ravel() if self._y_ndim == 1 else Y
+
+    def score(self, X, y, sample_weight=None):
+        """Return the accuracy for class labels, or the R^2 of :meth:`predict`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        y_pred = self.predict(X)
+        if hasattr(self, "classes_"):
+            return float(accuracy_score(y, y_pred, sample_weight=sample_weight))
+        return float(r2_score(y, y_pred, sample_weight=sample_weight))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+
+def _check_targets(y):
+    if y is None:
+        raise ValueError(
+            "MatryoshkaProjection requires y to be passed, but the target y is None. "
+            "Pass the targets or class labels, or use MatryoshkaPCA without targets."
+        )
+    y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+    if y.ndim == 2 and y.shape[1] == 1 and type_of_target(y) in ("binary", "multiclass"):
+        y = y.ravel()
+    return y
+
+
+def _unique_labels(y):
+    classes = np.unique(y)
+    if classes.size < 2:
+        raise ValueError(
+            f"The class labels contain only 1 class ({classes.tolist()}); "
+            "MatryoshkaProjection needs at least 2 classes."
+        )
+    return classes
