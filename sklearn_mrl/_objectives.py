@@ -18,7 +18,7 @@ from scipy import linalg
 from ._eigen import eigengaps, eigh_descending, whitening_basis
 
 # A squared canonical correlation this close to 1 means that X predicts part of the
-# targets exactly; several of them form a tie that the objective cannot order.
+# targets exactly. Several of them form a tie that the objective cannot order.
 DEGENERATE_CORRELATION = 1 - 1e-8
 
 # Relative ridge added to the within-class covariance of the output space before the
@@ -184,8 +184,8 @@ def _order_tie_at_one(eigenvalues, rotation, objective):
 
     Squared canonical correlations of 1 occur when X separates the targets exactly
     (more features than samples, or a singular within-class scatter). Several of them
-    tie, and the objective leaves their rotation free, so the principal axes within the
-    tied subspace order them instead, and a warning says so.
+    tie, and the objective leaves their rotation free. The principal axes within the
+    tied subspace order them instead, and a DegenerateObjectiveWarning reports it.
     """
     n_tied = int(np.count_nonzero(eigenvalues >= DEGENERATE_CORRELATION))
     if n_tied < 2:
@@ -229,8 +229,8 @@ def build_decoder(classes, statistics, directions, scales):
     class_means *= safe_scales[:, np.newaxis]
 
     # Within-class covariance in the output space: total scatter minus between-class.
-    # When X separates the classes exactly it is zero up to rounding, so a ridge of
-    # WITHIN_CLASS_RIDGE times the mean total variance keeps it invertible; the rule
+    # It is zero up to rounding when X separates the classes exactly. A ridge of
+    # WITHIN_CLASS_RIDGE times the mean total variance keeps it invertible, so the rule
     # then tends to the nearest class mean.
     scaled_directions = directions * safe_scales
     total_scatter = scaled_directions.T @ statistics.scatter_xx @ scaled_directions

@@ -24,7 +24,7 @@ from ._statistics import ScatterStatistics
 
 
 class _TooFewDirections(ValueError):
-    """The statistics support fewer directions than n_components asks for."""
+    """The statistics support fewer directions than the requested n_components."""
 
 
 class MatryoshkaProjection(MatryoshkaTransformerMixin):
@@ -346,11 +346,8 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         In partial_fit, statistics that support too few directions are kept and the
         basis waits for more batches; fit raises instead.
         """
-        if classes is not None and classes.size < 2:
-            raise ValueError(
-                f"The class labels contain only 1 class ({classes.tolist()}); "
-                "MatryoshkaProjection needs at least 2 classes."
-            )
+        if classes is not None:
+            _unique_labels(classes)
 
         # Whitened matrices of the objective in the ridge metric S = Sxx + alpha I.
         canonical = classes is not None or self.objective == "canonical"

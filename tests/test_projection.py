@@ -1,0 +1,418 @@
+"""MatryoshkaProjection against its limit cases and against gradient descent.
+
+Every expected value is computed here independently in float64. The sources are
+scikit-learn's LinearDiscriminantAnalysis, Ridge and PCA, a QR-based canonical
+correlation analysis, reduced-rank regression through the least-squares fit, and plain
+gradient descent on the full-prefix loss written from the scatter matrices.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import linalg
+from sklearn.datasets import load_diabetes, load_digits, load_linnerud, load_wine
+from sklearn.decomposition import PCA
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_mrl import DegenerateObjectiveWarning, MatryoshkaProjection, ScatterStatistics
+
+
+def unit_rows(matrix):
+    matrix = np.atleast_2d(matrix)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def abs_cosines(rows_a, rows_b):
+    """Return |cos| between matching rows, which ignores the sign of each direction."""
+    return np.abs(np.sum(unit_rows(rows_a) * unit_rows(rows_b), axis=1))
+
+
+def clear_gap_prefix(values, relative_gap=1e-3):
+    """Return how many leading values are each separated from their neighbours."""
+    values = np.asarray(values, dtype=np.float64)
+    count = 0
+    for j in range(values.size):
+        above = np.inf if j == 0 else values[j - 1] - values[j]
+        below = values[j] - values[j + 1] if j + 1 < values.size else values[j]
+        if min(above, below) <= relative_gap * values[0]:
+            break
+        count += 1
+    return count
+
+
+def digits_without_constant_pixels():
+    X, y = load_digits(return_X_y=True)
+    return X[:, X.std(axis=0) > 0], y
+
+
+def one_hot(y):
+    classes = np.unique(y)
+    return (y[:, np.newaxis] == classes).astype(np.float64)
+
+
+def canonical_correlations(X, Y):
+    """Return canonical correlations from orthonormal bases of the centered data."""
+    q_x, r_x = np.linalg.qr(X - X.mean(axis=0))
+    q_y, r_y = np.linalg.qr(Y - Y.mean(axis=0))
+    keep_x = np.abs(np.diag(r_x)) > 1e-10 * np.abs(r_x).max()
+    keep_y = np.abs(np.diag(r_y)) > 1e-10 * np.abs(r_y).max()
+    return linalg.svdvals(q_x[:, keep_x].T @ q_y[:, keep_y])
+
+
+# Limit cases: LDA, canonical correlations, Ridge, reduced-rank regression, PCA.
+
+
+@pytest.mark.parametrize("load", [load_wine, digits_without_constant_pixels])
+def test_canonical_equals_lda_directions(load):
+    X, y = load(return_X_y=True) if load is load_wine else load()
+    lda = LinearDiscriminantAnalysis(solver="eigen").fit(X, y)
+    projection = MatryoshkaProjection(objective="canonical").fit(X, y)
+
+    n_classes = np.unique(y).size
+    assert projection.n_components_ == n_classes - 1
+    expected = lda.scalings_[:, : n_classes - 1].T
+    n_clear = clear_gap_prefix(projection.informativeness_)
+    assert n_clear >= 2
+    cosines = abs_cosines(projection.components_[:n_clear], expected[:n_clear])
+    np.testing.assert_array_less(1 - 1e-6, cosines)
+
+
+@pytest.mark.parametrize("load", [load_wine, digits_without_constant_pixels])
+def test_canonical_informativeness_is_squared_correlation(load):
+    X, y = load(return_X_y=True) if load is load_wine else load()
+    projection = MatryoshkaProjection().fit(X, y)
+
+    expected = canonical_correlations(X, one_hot(y)) ** 2
+    np.testing.assert_allclose(projection.informativeness_, expected[: projection.n_components_],
+                               rtol=1e-9)
+    np.testing.assert_allclose(projection.prefix_loss_[0], np.unique(y).size - 1, rtol=1e-12)
+
+
+def test_canonical_predict_matches_lda():
+    X, y = load_wine(return_X_y=True)
+    lda = LinearDiscriminantAnalysis(solver="eigen").fit(X, y)
+    projection = MatryoshkaProjection().fit(X, y)
+
+    assert np.array_equal(projection.predict(X), lda.predict(X))
+    assert projection.score(X, y) == lda.score(X, y)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.1, 10.0])
+def test_regression_direction_is_ridge_coef(alpha):
+    X, y = load_diabetes(return_X_y=True)
+    ridge = Ridge(alpha=alpha).fit(X, y)
+    projection = MatryoshkaProjection(alpha=alpha).fit(X, y)
+
+    assert projection.n_components_ == 1
+    cosine = abs_cosines(projection.components_[0], ridge.coef_)[0]
+    assert cosine > 1 - 1e-10
+    np.testing.assert_allclose(projection.predict(X), ridge.predict(X), rtol=1e-9)
+
+
+def test_regression_one_target_informativeness_is_r2():
+    X, y = load_diabetes(return_X_y=True)
+    ols = LinearRegression().fit(X, y)
+    projection = MatryoshkaProjection().fit(X, y)
+
+    np.testing.assert_allclose(projection.informativeness_ratio_.sum(), ols.score(X, y), rtol=1e-10)
+    np.testing.assert_allclose(projection.informativeness_[0], np.var(ols.predict(X), ddof=1),
+                               rtol=1e-10)
+
+
+def test_regression_equals_reduced_rank_regression():
+    X, Y = load_linnerud(return_X_y=True)
+    projection = MatryoshkaProjection().fit(X, Y)
+
+    # Reduced-rank regression: the right singular vectors u_j of the least-squares fit
+    # Y_hat order the directions B u_j, and the singular values give the variance.
+    X_centered = X - X.mean(axis=0)
+    Y_centered = Y - Y.mean(axis=0)
+    coefficients = np.linalg.lstsq(X_centered, Y_centered, rcond=None)[0]
+    _, singular_values, right_vectors = np.linalg.svd(X_centered @ coefficients)
+    expected_directions = (coefficients @ right_vectors.T).T
+
+    assert projection.n_components_ == 3
+    np.testing.assert_allclose(projection.informativeness_,
+                               singular_values**2 / (X.shape[0] - 1), rtol=1e-9)
+    cosines = abs_cosines(projection.components_, expected_directions)
+    np.testing.assert_array_less(1 - 1e-9, cosines)
+
+
+def test_reconstruction_weight_one_equals_pca():
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    pca = PCA(svd_solver="full").fit(X)
+    projection = MatryoshkaProjection(reconstruction_weight=1.0).fit(X, y)
+
+    n_clear = clear_gap_prefix(pca.explained_variance_)
+    assert n_clear >= 5
+    cosines = abs_cosines(projection.components_[:n_clear], pca.components_[:n_clear])
+    np.testing.assert_array_less(1 - 1e-9, cosines)
+    np.testing.assert_allclose(projection.informativeness_ratio_,
+                               pca.explained_variance_ratio_, rtol=1e-9, atol=1e-14)
+
+
+def test_mixed_informativeness_splits_into_parts():
+    X, y = load_diabetes(return_X_y=True)
+    projection = MatryoshkaProjection(reconstruction_weight=0.3).fit(X, y)
+
+    np.testing.assert_allclose(
+        projection.target_informativeness_ + projection.reconstruction_informativeness_,
+        projection.informativeness_, rtol=1e-10,
+    )
+    assert projection.n_components_ == X.shape[1]
+    assert projection.prefix_loss_[0] == pytest.approx(1.0)
+    assert projection.prefix_loss_[-1] == pytest.approx(0.7 * (1 - LinearRegression().fit(X, y).score(X, y)))
+
+
+def test_completion_directions_uncorrelated_with_target():
+    X, y = load_diabetes(return_X_y=True)
+    projection = MatryoshkaProjection(n_components=4).fit(X, y)
+    Z = projection.transform(X)
+
+    assert projection.n_informative_ == 1
+    np.testing.assert_array_equal(projection.informativeness_[1:], 0.0)
+    correlations = [np.corrcoef(Z[:, j], y)[0, 1] for j in range(1, 4)]
+    np.testing.assert_allclose(correlations, 0.0, atol=1e-10)
+
+    # The completed directions are the principal axes of X after removing the scores of
+    # the first direction, and their output variance is the variance of X they capture.
+    first = projection.components_[0] / np.linalg.norm(projection.components_[0])
+    X_centered = X - X.mean(axis=0)
+    scatter = X_centered.T @ X_centered
+    scores = X_centered @ first
+    residual = X_centered - np.outer(scores, scatter @ first) / (first @ scatter @ first)
+    pca = PCA(svd_solver="full").fit(residual)
+    np.testing.assert_allclose(np.var(Z[:, 1:], axis=0, ddof=1),
+                               pca.explained_variance_[:3], rtol=1e-8)
+
+
+def test_transform_variance_equals_informativeness():
+    X, Y = load_linnerud(return_X_y=True)
+    projection = MatryoshkaProjection().fit(X, Y)
+
+    variances = np.var(projection.transform(X), axis=0, ddof=1)
+    np.testing.assert_allclose(variances, projection.informativeness_, rtol=1e-9)
+
+    whitened = MatryoshkaProjection(whiten=True).fit(X, Y).transform(X)
+    np.testing.assert_allclose(np.var(whitened, axis=0, ddof=1), 1.0, rtol=1e-9)
+
+
+# Gradient descent on the full-prefix loss, written from the statistics alone.
+
+
+def full_prefix_descent(loss_gradient, n_components, n_features, n_outputs, seed, n_steps,
+                        step):
+    """Run plain gradient descent on sum_m L_m(E[:m], D[:, :m]) from a random start."""
+    rng = np.random.default_rng(seed)
+    encoder = 0.1 * rng.standard_normal((n_components, n_features))
+    decoder = 0.1 * rng.standard_normal((n_outputs, n_components))
+    for _ in range(n_steps):
+        encoder_gradient = np.zeros_like(encoder)
+        decoder_gradient = np.zeros_like(decoder)
+        for m in range(1, n_components + 1):
+            product_gradient = loss_gradient(decoder[:, :m] @ encoder[:m])
+            encoder_gradient[:m] += decoder[:, :m].T @ product_gradient
+            decoder_gradient[:, :m] += product_gradient @ encoder[:m].T
+        encoder -= step * encoder_gradient
+        decoder -= step * decoder_gradient
+    return encoder, decoder
+
+
+def weighted_prefix_loss(target_cross, target_total, metric, covariance_xx):
+    """Return L(P) = tr(M Syy) - 2 tr(M P Sxy) + tr(M P Sxx P^T) and its gradient in P."""
+
+    def loss(product):
+        return (target_total - 2 * np.trace(metric @ product @ target_cross)
+                + np.trace(metric @ product @ covariance_xx @ product.T))
+
+    def gradient(product):
+        return 2 * metric @ (product @ covariance_xx - target_cross.T)
+
+    return loss, gradient
+
+
+def synthetic_regression(seed, n_samples=400, n_features=6, n_targets=3):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features)) @ np.diag([2.0, 1.5, 1.2, 1.0, 0.8, 0.6])
+    coefficients = rng.standard_normal((n_features, n_targets)) * np.array([3.0, 1.5, 0.7])
+    Y = X @ coefficients + 0.5 * rng.standard_normal((n_samples, n_targets))
+    return X, Y
+
+
+def covariances(X, Y):
+    statistics = ScatterStatistics.from_data(X, Y)
+    n = statistics.weight_sum
+    return (statistics.scatter_xx / n, statistics.scatter_xy / n, statistics.scatter_yy / n)
+
+
+def assert_descent_reaches(encoder, components, prefix_losses, expected_losses):
+    cosines = abs_cosines(encoder, components)
+    np.testing.assert_array_less(0.999, cosines)
+    np.testing.assert_allclose(prefix_losses, expected_losses, rtol=1e-4, atol=1e-8)
+
+
+def test_descent_reaches_regression_basis():
+    X, Y = synthetic_regression(seed=0)
+    covariance_xx, covariance_xy, covariance_yy = covariances(X, Y)
+    loss, gradient = weighted_prefix_loss(covariance_xy, np.trace(covariance_yy),
+                                          np.eye(3), covariance_xx)
+    encoder, decoder = full_prefix_descent(gradient, 3, 6, 3, seed=1, n_steps=6000, step=0.005)
+
+    projection = MatryoshkaProjection().fit(X, Y)
+    n = X.shape[0]
+    losses = [loss(decoder[:, :m] @ encoder[:m]) for m in range(4)]
+    assert_descent_reaches(encoder, projection.components_, losses,
+                           projection.prefix_loss_ * (n - 1) / n)
+
+
+def test_descent_reaches_canonical_basis():
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)[:, :6]
+    Y = one_hot(y)[:, :-1]  # C - 1 indicator columns give the same canonical directions.
+    covariance_xx, covariance_xy, covariance_yy = covariances(X, Y)
+    metric = np.linalg.inv(covariance_yy)
+    loss, gradient = weighted_prefix_loss(covariance_xy, np.trace(metric @ covariance_yy),
+                                          metric, covariance_xx)
+    encoder, decoder = full_prefix_descent(gradient, 2, 6, 2, seed=2, n_steps=8000, step=0.01)
+
+    projection = MatryoshkaProjection().fit(X, y)
+    losses = [loss(decoder[:, :m] @ encoder[:m]) for m in range(3)]
+    assert_descent_reaches(encoder, projection.components_, losses, projection.prefix_loss_)
+
+
+def test_descent_reaches_mixed_basis():
+    X, Y = synthetic_regression(seed=3)
+    covariance_xx, covariance_xy, covariance_yy = covariances(X, Y)
+    beta = 0.5
+    weight_x = beta / np.trace(covariance_xx)
+    weight_y = (1 - beta) / np.trace(covariance_yy)
+
+    # The target of the mixed objective is [sqrt(b_x) x, sqrt(b_y) y].
+    target_cross = np.hstack([np.sqrt(weight_x) * covariance_xx, np.sqrt(weight_y) * covariance_xy])
+    loss, gradient = weighted_prefix_loss(target_cross, 1.0, np.eye(9), covariance_xx)
+    encoder, decoder = full_prefix_descent(gradient, 4, 6, 9, seed=4, n_steps=20000, step=0.05)
+
+    projection = MatryoshkaProjection(n_components=4, reconstruction_weight=beta).fit(X, Y)
+    losses = [loss(decoder[:, :m] @ encoder[:m]) for m in range(5)]
+    assert_descent_reaches(encoder, projection.components_, losses, projection.prefix_loss_)
+
+
+# Sample weights, partial_fit and model selection.
+
+
+@pytest.mark.parametrize("kind", ["classes", "targets"])
+def test_sample_weight_equals_repetition(kind):
+    X, y = load_wine(return_X_y=True)
+    if kind == "targets":
+        y = X[:, 0] + 0.1 * X[:, 3]
+        X = X[:, 1:]
+    repeats = np.random.default_rng(0).integers(0, 4, size=X.shape[0])
+
+    weighted = MatryoshkaProjection().fit(X, y, sample_weight=repeats)
+    repeated = MatryoshkaProjection().fit(np.repeat(X, repeats, axis=0), np.repeat(y, repeats))
+
+    np.testing.assert_allclose(weighted.components_, repeated.components_, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(weighted.informativeness_, repeated.informativeness_, rtol=1e-9)
+    if kind == "classes":
+        np.testing.assert_array_equal(weighted.predict(X), repeated.predict(X))
+    else:
+        np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["classes", "targets"])
+def test_partial_fit_equals_fit(kind):
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    if kind == "targets":
+        y = np.column_stack([X[:, 0], X[:, 3] - X[:, 5]])
+        X = X[:, 6:]
+    rng = np.random.default_rng(1)
+    order = rng.permutation(X.shape[0])
+    batches = np.array_split(order, [5, 40, 41, 120])
+
+    incremental = MatryoshkaProjection()
+    for batch in batches:
+        classes = np.unique(y) if kind == "classes" else None
+        incremental.partial_fit(X[batch], y[batch], classes=classes)
+    whole = MatryoshkaProjection().fit(X, y)
+
+    np.testing.assert_allclose(incremental.components_, whole.components_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(incremental.informativeness_, whole.informativeness_, rtol=1e-10)
+    np.testing.assert_allclose(incremental.transform(X), whole.transform(X), rtol=1e-9, atol=1e-10)
+
+
+def test_grid_search_pipeline_digits():
+    X, y = load_digits(return_X_y=True)
+    pipeline = make_pipeline(MatryoshkaProjection(alpha=1.0),
+                             LogisticRegression(max_iter=200))
+    search = GridSearchCV(pipeline, {"matryoshkaprojection__n_components": [2, 9]}, cv=3)
+    search.fit(X, y)
+
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[1] > scores[0]
+    assert search.best_params_ == {"matryoshkaprojection__n_components": 9}
+    assert search.best_score_ > 0.9
+
+
+def test_grid_search_pipeline_diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    pipeline = make_pipeline(MatryoshkaProjection(), LinearRegression())
+    search = GridSearchCV(pipeline, {"matryoshkaprojection__n_components": [1, 3]},
+                          cv=KFold(3, shuffle=True, random_state=0))
+    search.fit(X, y)
+
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    assert scores[0] > 0.4
+
+
+def test_grid_search_standalone_score():
+    X, y = load_digits(return_X_y=True)
+    search = GridSearchCV(MatryoshkaProjection(alpha=1.0), {"n_components": [1, 5, 9]}, cv=3)
+    search.fit(X, y)
+
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[2] > scores[0]
+    assert search.best_params_ == {"n_components": 9}
+
+
+# Degenerate and incomplete data.
+
+
+def test_canonical_tie_at_one_warns():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 30))
+    y = np.repeat([0, 1, 2], [7, 7, 6])
+
+    with pytest.warns(DegenerateObjectiveWarning, match="alpha > 0"):
+        projection = MatryoshkaProjection().fit(X, y)
+    np.testing.assert_allclose(projection.informativeness_, 1.0, rtol=1e-8)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateObjectiveWarning)
+        regularized = MatryoshkaProjection(alpha=1.0).fit(X, y)
+    assert np.all(regularized.informativeness_ < 1.0)
+
+
+def test_float_n_components_selects_prefix():
+    X, Y = load_linnerud(return_X_y=True)
+    full = MatryoshkaProjection().fit(X, Y)
+    cumulative = np.cumsum(full.informativeness_ratio_)
+
+    fraction = (cumulative[0] + cumulative[1]) / 2
+    projection = MatryoshkaProjection(n_components=fraction).fit(X, Y)
+    assert projection.n_components_ == 2
+
+
+def test_n_components_above_rank_raises():
+    X, y = load_wine(return_X_y=True)
+    with pytest.raises(ValueError, match="n_components=14 must be at most 13"):
+        MatryoshkaProjection(n_components=14).fit(X, y)
+    with pytest.raises(ValueError, match="n_components=3 must be at most 2"):
+        MatryoshkaProjection(n_components=3, reconstruction_weight=0.5).fit(X[:, :2], y)
