@@ -103,11 +103,15 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
     Examples
     --------
     >>> from sklearn.datasets import load_wine
+    >>> from sklearn.preprocessing import StandardScaler
     >>> from sklearn_mrl import MatryoshkaPCA
     >>> X, _ = load_wine(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
     >>> pca = MatryoshkaPCA(n_components=3).fit(X)
-    >>> pca.explained_variance_ratio_.round(4)
-    array([0.9981, 0.0017, 0.0001])
+    >>> pca.explained_variance_ratio_.round(3)
+    array([0.362, 0.192, 0.111])
+    >>> pca.prefix_loss_.round(2)
+    array([13.07,  8.34,  5.83,  4.38])
     >>> pca.transform(X).shape
     (178, 3)
     """
