@@ -57,9 +57,20 @@ def weight_sum_message(weight_sum):
     )
 
 
+def weight_sum_too_small(weight_sum):
+    """Return whether the frequency-weight denominator N - 1 is zero up to rounding.
+
+    Weights normalised to sum to 1 often add up to 1 + 2.2e-16, and dividing by that
+    N - 1 would multiply every variance by about 1e16. The rounding of the weight sum
+    stays far below sqrt(eps) = 1.5e-8 unless it is merged from billions of blocks or
+    batches, so a smaller excess over 1 counts as rounding.
+    """
+    return weight_sum <= 1 + np.sqrt(np.finfo(np.float64).eps)
+
+
 def check_weight_sum(weight_sum):
     """Raise unless the frequency-weight denominator N - 1 is positive."""
-    if weight_sum <= 1:
+    if weight_sum_too_small(weight_sum):
         raise ValueError(weight_sum_message(weight_sum))
 
 

@@ -12,9 +12,16 @@ from ._base import (
     check_sample_weight,
     check_weight_sum,
     restore_on_error,
+    weight_sum_too_small,
 )
 from ._compat import Interval, RealNotInt, _fit_context
-from ._eigen import apply_sign_rule, eigengaps, eigh_descending, select_n_components
+from ._eigen import (
+    apply_sign_rule,
+    eigengaps,
+    eigh_descending,
+    rank_tolerance,
+    select_n_components,
+)
 from ._statistics import ScatterStatistics
 
 
@@ -231,7 +238,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
                 f"n_components={self.n_components} must be at most n_features={n_features}; "
                 "reduce n_components or set it to None."
             )
-        if incremental and (rank < n_requested or statistics.weight_sum <= 1):
+        if incremental and (rank < n_requested or weight_sum_too_small(statistics.weight_sum)):
             self._forget_basis(statistics, rank, n_requested)
             return
         check_weight_sum(statistics.weight_sum)
@@ -259,6 +266,11 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         prefix_loss = np.maximum(
             total_variance - np.concatenate([[0.0], np.cumsum(explained_variance)]), 0.0
         )
+        # Past the rank cut every direction is numerically zero, so a prefix of the whole
+        # rank leaves no loss. The difference above is then rounding of either sign, and
+        # a positive one would make noise_variance_ tiny instead of 0.
+        if n_components == rank:
+            prefix_loss[-1] = 0.0
         n_discarded = min(statistics.n_samples, n_features) - n_components
         noise_variance = prefix_loss[-1] / n_discarded if n_discarded > 0 else 0.0
 
@@ -335,10 +347,11 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         cov : ndarray of shape (n_features_in_, n_features_in_)
         """
         self._check_basis_ready()
+        noise = self._model_noise_variance()
         components = self.components_.astype(np.float64)
-        excess_variance = np.maximum(self.explained_variance_ - self.noise_variance_, 0.0)
+        excess_variance = np.maximum(self.explained_variance_ - noise, 0.0)
         covariance = (components.T * excess_variance) @ components
-        covariance.flat[:: covariance.shape[0] + 1] += self.noise_variance_
+        covariance.flat[:: covariance.shape[0] + 1] += noise
         return covariance
 
     def get_precision(self):
@@ -355,19 +368,27 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
 
         if self.n_components_ == n_features:
             return (components.T / variance) @ components
-        if self.noise_variance_ <= 0:
-            raise ValueError(
-                f"The probabilistic PCA model is singular: the {self.n_components_} kept "
-                "directions explain all the variance, so noise_variance_ is 0. Reduce "
-                "n_components to score samples."
-            )
 
         # cov = s2 I + C^T diag(v - s2) C with orthonormal rows C, so on span(C) the
         # precision is 1 / v and elsewhere 1 / s2.
-        noise = self.noise_variance_
+        noise = self._model_noise_variance()
         precision = -(components.T * ((variance - noise) / variance)) @ components
         precision.flat[:: n_features + 1] += 1.0
         return precision / noise
+
+    def _model_noise_variance(self):
+        """Return the noise variance of the model, floored at the rank cut.
+
+        When the kept directions explain all the variance of rank-deficient data,
+        noise_variance_ is 0 and the model would be singular. The rank tolerance, the
+        largest variance that counts as zero, replaces it. So score stays finite and
+        penalizes samples off the fitted subspace heavily.
+        """
+        if self.noise_variance_ > 0:
+            return self.noise_variance_
+        return rank_tolerance(
+            float(self.explained_variance_[0]), self.statistics_.n_samples, self.n_features_in_
+        )
 
     def score_samples(self, X):
         """Return the log-likelihood of each sample under the probabilistic PCA model.

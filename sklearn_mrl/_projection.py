@@ -15,6 +15,7 @@ from ._base import (
     check_sample_weight,
     restore_on_error,
     weight_sum_message,
+    weight_sum_too_small,
 )
 from ._compat import Interval, RealNotInt, StrOptions, _fit_context
 from ._eigen import select_n_components, sign_rule_signs
@@ -360,7 +361,7 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
             units = statistics.weight_sum - 1
         total = objective_weights(objective, self.reconstruction_weight)[2] / units
         try:
-            if statistics.weight_sum <= 1:
+            if weight_sum_too_small(statistics.weight_sum):
                 raise _TooFewDirections(weight_sum_message(statistics.weight_sum))
             solution = solve_objective(
                 objective,
