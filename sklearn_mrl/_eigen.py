@@ -29,11 +29,12 @@ class OrderedEigenbasis:
     next_eigenvalue: float
 
 
-# Safety factor on the rounding bound below. scipy.linalg.eigh adds its own error of a
-# few n_features * eps times the norm: on 100,000 random rank-deficient scatter matrices
-# with 2 to 8 features, drawn as in test_pca_fewer_samples_random, the largest
-# eigenvalue past the rank reached 4.4 times max(n_samples, n_features) * eps * norm
-# (scipy 1.17, LAPACK evr driver); without the factor 3% of them kept a spurious direction.
+# Safety factor on the rounding bound below, because scipy.linalg.eigh adds its own
+# error of a few n_features * eps times the norm. We drew 100,000 random rank-deficient
+# scatter matrices with 2 to 8 features, as in test_pca_fewer_samples_random (scipy
+# 1.17, LAPACK evr driver). Their largest eigenvalue past the rank reached 4.4 times
+# max(n_samples, n_features) * eps * norm, and without the factor 3% of them kept a
+# spurious direction.
 EIGENSOLVER_ERROR_FACTOR = 10
 
 

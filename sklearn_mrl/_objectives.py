@@ -41,6 +41,7 @@ class Objective:
     reconstruction_total: float
     canonical: bool
     classes: object
+    n_target_directions: int
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,15 @@ def build_objective(statistics, classes, *, canonical, alpha):
     metric = scatter_xx + alpha * np.eye(n_features)
     whitening = whitening_basis(metric, statistics.n_samples)
 
+    # The target term has rank at most rank(Syy), or C - 1 for C classes present.
     if canonical:
         target_matrix, target_total = _canonical_target_matrix(statistics, classes)
+        n_target_directions = int(target_total)
     else:
         target_matrix = statistics.scatter_xy @ statistics.scatter_xy.T
         target_total = float(np.trace(statistics.scatter_yy))
+        n_target_directions = eigh_descending(statistics.scatter_yy, statistics.n_samples)
+        n_target_directions = n_target_directions.eigenvalues.size
 
     whitened_xx = whitening.T @ scatter_xx
     return Objective(
@@ -91,6 +96,7 @@ def build_objective(statistics, classes, *, canonical, alpha):
         reconstruction_total=float(np.trace(scatter_xx)),
         canonical=canonical,
         classes=classes,
+        n_target_directions=n_target_directions,
     )
 
 
@@ -138,14 +144,19 @@ def solve_objective(objective, reconstruction_weight, n_components, n_samples):
     rotation = basis.vectors
     if objective.canonical and reconstruction_weight == 0:
         rotation = _order_tie_at_one(basis.eigenvalues, rotation, objective)
-    n_informative = basis.eigenvalues.size
-    n_kept = min(n_components(basis.eigenvalues), n_informative)
-    n_completed = n_components(basis.eigenvalues) - n_kept
+    eigenvalues = basis.eigenvalues
+    if reconstruction_weight == 0:
+        # Whitening amplifies rounding by up to the condition number of S, so eigenvalues
+        # past the rank of the target term are rounding noise, not directions.
+        eigenvalues = eigenvalues[: objective.n_target_directions]
+    n_informative = eigenvalues.size
+    n_kept = min(n_components(eigenvalues), n_informative)
+    n_completed = n_components(eigenvalues) - n_kept
     rotation = rotation[:, :n_kept]
-    next_eigenvalue = (
-        basis.eigenvalues[n_kept] if n_kept < n_informative else basis.next_eigenvalue
-    )
-    gaps = eigengaps(basis.eigenvalues[:n_kept], next_eigenvalue)
+    next_eigenvalue = basis.next_eigenvalue
+    if n_kept < basis.eigenvalues.size:
+        next_eigenvalue = basis.eigenvalues[n_kept]
+    gaps = eigengaps(eigenvalues[:n_kept], next_eigenvalue)
 
     # Completion on the orthogonal complement of the informative directions.
     completion_scatter = np.zeros(0)
@@ -165,7 +176,7 @@ def solve_objective(objective, reconstruction_weight, n_components, n_samples):
     reconstruction_part = weight_x * _quadratic_forms(objective.reconstruction_matrix, rotation)
     return OrderedSolution(
         directions=objective.whitening @ rotation,
-        eigenvalues=np.concatenate([basis.eigenvalues[:n_kept], np.zeros(n_completed)]),
+        eigenvalues=np.concatenate([eigenvalues[:n_kept], np.zeros(n_completed)]),
         target_part=target_part,
         reconstruction_part=reconstruction_part,
         n_informative=n_kept,

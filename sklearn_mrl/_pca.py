@@ -216,7 +216,9 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         for attribute in ("feature_names_in_", "statistics_"):
             self.__dict__.pop(attribute, None)
         self.n_features_in_ = statistics.n_features
-        self._fit_statistics(statistics, np.float64, incremental=False)
+        # A copy without targets: later updates of the caller's object must not change
+        # this fit, and partial_fit merges batches of X alone into it.
+        self._fit_statistics(statistics.without_targets(), np.float64, incremental=False)
         return self
 
     def _fit_statistics(self, statistics, dtype, *, incremental):

@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils.multiclass import type_of_target
@@ -81,11 +82,12 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
     ----------
     components_ : ndarray of shape (n_components_, n_features_in_)
         Encoder rows: ``transform(X) = (X - mean_) @ components_.T``. Without whitening,
-        row j is sqrt(sigma_j^2) v_j, so the variance of output coordinate j is
-        proportional to informativeness_j (equal to it for regression, when alpha = 0).
-        A completed direction has informativeness 0 and is scaled as a principal
-        component score instead: its variance is the variance of X along it. The entry
-        of largest magnitude in each row is positive.
+        the variance of output coordinate j is proportional to informativeness_j. With
+        alpha = 0 it equals it: the unbiased variance for regression, and the weighted
+        mean square for the canonical and mixed objectives. A completed direction has
+        informativeness 0 and is scaled as a principal component score instead: its
+        variance is the variance of X along it. The entry of largest magnitude in each
+        row is positive.
     mean_ : ndarray of shape (n_features_in_,)
         Weighted mean of X.
     n_components_ : int
@@ -296,7 +298,7 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
             self.__dict__.pop(attribute, None)
         self.n_features_in_ = statistics.n_features
         y_ndim = 1 if classes is not None or statistics.n_targets == 1 else 2
-        self._fit_statistics(statistics, np.float64, classes, y_ndim, incremental=False)
+        self._fit_statistics(statistics.copy(), np.float64, classes, y_ndim, incremental=False)
         return self
 
     def _is_class_labels(self, y):
@@ -318,10 +320,14 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
             try:
                 Y = np.asarray(y, dtype=np.float64)
             except (TypeError, ValueError):
+                if self.objective == "regression":
+                    fix = "Use objective='auto' or 'canonical' for class labels."
+                else:
+                    fix = "Pass numeric targets, or class labels that all have one type."
                 raise ValueError(
-                    f"objective={self.objective!r} needs numeric targets, but y has "
-                    f"dtype {np.asarray(y).dtype} with values such as {y.flat[0]!r}. "
-                    "Use objective='auto' or 'canonical' for class labels."
+                    f"y is neither numeric targets nor class labels of one type: it has "
+                    f"dtype {y.dtype}, type {type_of_target(y)!r} and values such as "
+                    f"{y.flat[0]!r}. {fix}"
                 ) from None
             if not np.isfinite(Y).all():
                 raise ValueError("Input y contains NaN or infinity.")
@@ -356,13 +362,12 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         n_available = objective.whitening.shape[1]
 
         # Ordered eigenbasis; regression informativeness is in target variance units.
-        units = 1.0
-        if self.reconstruction_weight == 0 and not canonical:
-            units = statistics.weight_sum - 1
-        total = objective_weights(objective, self.reconstruction_weight)[2] / units
+        regression_units = self.reconstruction_weight == 0 and not canonical
         try:
             if weight_sum_too_small(statistics.weight_sum):
                 raise _TooFewDirections(weight_sum_message(statistics.weight_sum))
+            units = statistics.weight_sum - 1 if regression_units else 1.0
+            total = objective_weights(objective, self.reconstruction_weight)[2] / units
             solution = solve_objective(
                 objective,
                 self.reconstruction_weight,
@@ -375,15 +380,19 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
             self._wait_for_samples(statistics, classes, y_ndim, str(error))
             return
 
-        # Output scale: variance proportional to informativeness, or to the variance of
-        # X for completed directions; whitened output has unit variance.
+        # Output scale. V^T S V = I holds for scatter sums, so sqrt(s2) sets the scatter
+        # of a coordinate to s2, which is in scatter units for regression. Unit-free
+        # objectives scale by sqrt(s2 N), so the weighted mean square of the coordinate
+        # is s2. Completed directions carry the scatter of X along them, and whitened
+        # output has unit variance.
         n_informative = solution.n_informative
         if self.whiten:
             scales = np.full(solution.eigenvalues.size, np.sqrt(statistics.weight_sum - 1))
         else:
-            scales = np.sqrt(np.concatenate(
-                [solution.eigenvalues[:n_informative], solution.completion_scatter]
-            ))
+            informative_scatter = solution.eigenvalues[:n_informative]
+            if not regression_units:
+                informative_scatter = informative_scatter * statistics.weight_sum
+            scales = np.sqrt(np.concatenate([informative_scatter, solution.completion_scatter]))
         signs = sign_rule_signs(solution.directions.T)
         directions = solution.directions * signs
         components = directions.T * scales[:, np.newaxis]
@@ -513,6 +522,18 @@ def _check_targets(y):
             "MatryoshkaProjection requires y to be passed, but the target y is None. "
             "Pass the targets or class labels, or use MatryoshkaPCA without targets."
         )
+    # check_array does not name y for missing labels in object arrays, so those are
+    # found here first. Categorical labels become an object array of their values.
+    if hasattr(y, "dtype") and str(y.dtype) == "category":
+        y = np.asarray(y, dtype=object)
+    values = np.asarray(y)
+    if values.dtype == object:
+        n_missing = int(np.count_nonzero(pd.isna(values)))
+        if n_missing:
+            raise ValueError(
+                f"Input y contains None or NaN as the label of {n_missing} samples. Remove "
+                "those samples or give them a label."
+            )
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
     if y.ndim == 2 and y.shape[1] == 1 and type_of_target(y) in ("binary", "multiclass"):
         y = y.ravel()

@@ -184,6 +184,15 @@ class ScatterStatistics:
         new._scatter = self._scatter.copy()
         return new
 
+    def without_targets(self):
+        """Return an independent copy of the statistics of X alone, with n_targets=0."""
+        new = ScatterStatistics(self.n_features)
+        new.weight_sum = self.weight_sum
+        new.n_samples = self.n_samples
+        new._mean = self.mean_x.copy()
+        new._scatter = self.scatter_xx.copy()
+        return new
+
     def __add__(self, other):
         self._check_compatible(other)
         result = self.copy()
@@ -329,7 +338,7 @@ def _dense_rows(X, start, stop):
     """Return rows start:stop of an array or DataFrame as a float64-convertible array.
 
     Rows of a DataFrame are checked for NaN and infinity here, because a DataFrame is
-    never converted as a whole; an array was checked by check_array before.
+    never converted as a whole. An array was checked by check_array before.
     """
     if hasattr(X, "iloc"):
         rows = X.iloc[start:stop].to_numpy(dtype=np.float64, na_value=np.nan)
