@@ -156,8 +156,9 @@ class ScatterStatistics:
             width = self.n_features + self.n_targets
             block_rows = max(MIN_BLOCK_ROWS, block_bytes // (8 * width))
 
-        # Merge into a copy so that an invalid block leaves self unchanged.
-        total = self.copy()
+        # Merge the blocks as a balanced tree, then into a copy of self, so that an
+        # invalid block leaves self unchanged.
+        tree = _PairwiseMerge()
         buffer = None
         for start in range(0, n_rows, block_rows):
             stop = min(start + block_rows, n_rows)
@@ -170,8 +171,10 @@ class ScatterStatistics:
                     _dense_rows(X, start, stop), y_block, weights, buffer
                 )
             _raise_if_not_finite(block, start, stop)
-            total._merge(block)
+            tree.add(block)
 
+        total = self.copy()
+        total._merge(tree.result())
         self.__dict__.update(total.__dict__)
         return self
 
@@ -318,6 +321,35 @@ class ScatterStatistics:
                     "Remove rows instead of giving them negative weight."
                 )
         return X, Y, sample_weight
+
+
+class _PairwiseMerge:
+    """Merge block statistics as a balanced binary tree, as pairwise summation does.
+
+    Merging k blocks one after another lets the rounding error of the running mean grow
+    with k, and that error enters the scatter through every later update. A tree keeps
+    the depth, and so the growth, at log2(k), and holds one partial result per level.
+    """
+
+    def __init__(self):
+        self._levels = []  # (number of blocks, statistics), sizes strictly decreasing
+
+    def add(self, block):
+        size = 1
+        while self._levels and self._levels[-1][0] == size:
+            _, partial = self._levels.pop()
+            partial._merge(block)
+            block = partial
+            size *= 2
+        self._levels.append((size, block))
+
+    def result(self):
+        combined = None
+        for _, partial in reversed(self._levels):
+            if combined is not None:
+                partial._merge(combined)
+            combined = partial
+        return combined
 
 
 def _n_columns(array, name, allow_1d=False):
