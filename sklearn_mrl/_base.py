@@ -4,9 +4,13 @@ import functools
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import check_array
+from sklearn.utils import assert_all_finite, check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._statistics import DEFAULT_BLOCK_BYTES, MIN_BLOCK_ROWS
@@ -112,24 +116,45 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
             input, float64 otherwise.
         """
         self._check_basis_ready()
+        # X is checked for NaN and infinity through the output, in _check_output_finite.
         X = validate_data(
-            self, X, reset=False, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES
+            self,
+            X,
+            reset=False,
+            accept_sparse=ACCEPTED_SPARSE,
+            dtype=FLOAT_DTYPES,
+            ensure_all_finite=False,
         )
         encoder = self._encoder().astype(X.dtype, copy=False)
         mean = self.mean_.astype(X.dtype, copy=False)
 
         if sp.issparse(X):
             # Centering would densify X, so the mean is projected and subtracted instead.
-            return np.asarray(X @ encoder.T) - mean @ encoder.T
+            X_new = np.asarray(X @ encoder.T) - mean @ encoder.T
+            self._check_output_finite(X, X_new)
+            return X_new
 
         # Center one block at a time, so that no centered copy of X is made.
         n_samples = X.shape[0]
         block_rows = max(MIN_BLOCK_ROWS, DEFAULT_BLOCK_BYTES // (8 * X.shape[1]))
         X_new = np.empty((n_samples, encoder.shape[0]), dtype=X.dtype)
-        for start in range(0, n_samples, block_rows):
-            stop = min(start + block_rows, n_samples)
-            np.matmul(X[start:stop] - mean, encoder.T, out=X_new[start:stop])
+        with np.errstate(invalid="ignore"):
+            for start in range(0, n_samples, block_rows):
+                stop = min(start + block_rows, n_samples)
+                np.matmul(X[start:stop] - mean, encoder.T, out=X_new[start:stop])
+        self._check_output_finite(X, X_new)
         return X_new
+
+    def _check_output_finite(self, X, X_new):
+        """Raise scikit-learn's error for NaN or infinity in X, found through the output.
+
+        A NaN or an infinity in a row of X makes that row of the output NaN or
+        infinite, so X itself is scanned only when the output is not finite: a pass
+        over n_components_ columns instead of n_features. A finite X whose projection
+        overflows gives an infinite output without error, as in scikit-learn's PCA.
+        """
+        if not np.isfinite(X_new).all():
+            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
 
     def _check_basis_ready(self):
         """Raise NotFittedError when partial_fit has not yet seen enough samples."""

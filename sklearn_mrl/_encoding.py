@@ -411,13 +411,12 @@ class StatisticsPass:
         offset = np.array(feature_offsets + target_offsets)
         mean = transform @ statistics.mean_x + offset
         scatter = transform @ statistics.scatter_xx @ transform.T
-        encoded = statistics_from_moments(
-            len(feature_rows),
-            len(target_rows),
+        encoded = ScatterStatistics.from_moments(
             statistics.weight_sum,
             statistics.n_samples,
             mean,
-            (scatter + scatter.T) / 2,
+            scatter,
+            n_targets=len(target_rows),
         )
         return EncodedStatistics(
             statistics=encoded,
@@ -517,20 +516,6 @@ class StatisticsPass:
         return [row], [offset], description
 
 
-def statistics_from_moments(n_features, n_targets, weight_sum, n_samples, mean, scatter):
-    """Return ScatterStatistics with the given joint mean and scatter of [X, Y].
-
-    NOTE: ScatterStatistics has no public constructor from moments, so this sets the
-    joint arrays that its own merges produce.
-    """
-    statistics = ScatterStatistics(n_features, n_targets)
-    statistics.weight_sum = float(weight_sum)
-    statistics.n_samples = int(n_samples)
-    statistics._mean = np.asarray(mean, dtype=np.float64)
-    statistics._scatter = np.asarray(scatter, dtype=np.float64)
-    return statistics
-
-
 def _append_constant_columns(statistics, constants):
     """Return statistics with new columns that were constant on every row seen so far.
 
@@ -544,8 +529,8 @@ def _append_constant_columns(statistics, constants):
     scatter = np.zeros((width, width))
     scatter[:old_width, :old_width] = statistics.scatter_xx
     mean = np.concatenate([statistics.mean_x, constants])
-    return statistics_from_moments(
-        width, 0, statistics.weight_sum, statistics.n_samples, mean, scatter
+    return ScatterStatistics.from_moments(
+        statistics.weight_sum, statistics.n_samples, mean, scatter
     )
 
 

@@ -20,9 +20,13 @@ from ._base import (
 )
 from ._compat import Interval, RealNotInt, StrOptions, _fit_context
 from ._eigen import select_n_components, sign_rule_signs
-from ._objectives import build_decoder, build_objective, objective_weights, solve_objective
+from ._objectives import (
+    build_decoder,
+    build_objective,
+    objective_weights,
+    solve_objective,
+)
 from ._statistics import ScatterStatistics
-
 
 
 class _TooFewDirections(ValueError):

@@ -5,25 +5,27 @@ and the centered scatter matrices Sxx, Sxy and Syy, all in float64. Every fit in
 package reads nothing else, so fitting in batches, on a cluster or per cross-validation
 fold is the same operation: compute the statistics of each part and merge them.
 
-Each row block is centered on its own mean before its scatter is formed, and blocks are
-merged with the pairwise update of Chan, Golub and LeVeque (1979, "Updating formulae and
-a pairwise algorithm for computing sample variances"). The naive form X^T X - N m m^T is
-never used for dense data, because it cancels every significant digit when the mean is
-large next to the spread.
+Each row block is centered on its own mean before its scatter is formed. The scatter of
+the blocks and of their means then add up as in the pairwise update of Chan, Golub and
+LeVeque (1979, "Updating formulae and a pairwise algorithm for computing sample
+variances"). The naive form X^T X - N m m^T is never used for dense data, because it
+cancels every significant digit when the mean is large next to the spread.
 """
 
 import numbers
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import blas
 from sklearn.utils import assert_all_finite, check_array
 
 # Rows per dense block are chosen so that one float64 block of [X, Y] takes about this
 # many bytes, which keeps the centered block in cache while its scatter is formed.
 DEFAULT_BLOCK_BYTES = 2 * 2**20
 
-# A block has at least this many rows, so that the O(n_features^2) merge of each block
-# stays small next to the O(rows * n_features^2) product that forms its scatter.
+# A block has at least this many rows, so that the O(n_features^2) work per block (the
+# merge of a sparse block) stays small next to the O(rows * n_features^2) product that
+# forms its scatter.
 MIN_BLOCK_ROWS = 256
 
 
@@ -139,6 +141,55 @@ class ScatterStatistics:
         statistics = cls(_n_columns(X, "X"), n_targets)
         return statistics.update(X, Y, sample_weight, block_bytes=block_bytes)
 
+    @classmethod
+    def from_moments(cls, weight_sum, n_samples, mean, scatter, *, n_targets=0):
+        """Build statistics from a known weight sum, mean and centered scatter matrix.
+
+        Use it for moments computed elsewhere, for example on a cluster, or for an
+        affine transform of known statistics: the statistics of A z + b are
+        (A m + b, A S A^T).
+
+        Parameters
+        ----------
+        weight_sum : float
+            Total sample weight N, non-negative.
+        n_samples : int
+            Number of rows with a positive weight.
+        mean : array-like of shape (n_features + n_targets,)
+            Weighted mean of the joint rows [x, y].
+        scatter : array-like of shape (n_features + n_targets, n_features + n_targets)
+            Centered scatter sum of the joint rows, symmetric.
+        n_targets : int, default=0
+            How many trailing columns of the joint rows are targets.
+
+        Returns
+        -------
+        statistics : ScatterStatistics
+        """
+        mean = np.array(mean, dtype=np.float64)
+        scatter = np.array(scatter, dtype=np.float64)
+        width = mean.shape[0] if mean.ndim == 1 else -1
+        if width <= n_targets or scatter.shape != (width, width):
+            raise ValueError(
+                f"mean has shape {mean.shape} and scatter has shape {scatter.shape}; "
+                "expected (width,) and (width, width) with width = n_features + "
+                f"n_targets > n_targets={n_targets}."
+            )
+        if not (np.isfinite(mean).all() and np.isfinite(scatter).all()):
+            raise ValueError("mean and scatter must be finite; remove NaN or infinity.")
+        if not weight_sum >= 0 or n_samples < 0:
+            raise ValueError(
+                f"weight_sum={weight_sum!r} and n_samples={n_samples!r} must be "
+                "non-negative."
+            )
+
+        statistics = cls(width - n_targets, n_targets)
+        statistics.weight_sum = float(weight_sum)
+        statistics.n_samples = int(n_samples)
+        statistics._mean = mean
+        statistics._scatter = (scatter + scatter.T) / 2
+        return statistics
+
     def update(self, X, Y=None, sample_weight=None, *, block_bytes=DEFAULT_BLOCK_BYTES):
         """Add the rows of X (and Y) to these statistics in place and return self.
 
@@ -151,30 +202,13 @@ class ScatterStatistics:
             return self
 
         if sp.issparse(X):
-            block_rows = _sparse_block_rows(X, self.n_targets, block_bytes)
+            batch = _sparse_statistics(X, Y, sample_weight, block_bytes)
         else:
-            width = self.n_features + self.n_targets
-            block_rows = max(MIN_BLOCK_ROWS, block_bytes // (8 * width))
+            batch = _dense_statistics(X, Y, sample_weight, self.n_targets, block_bytes)
 
-        # Merge the blocks as a balanced tree, then into a copy of self, so that an
-        # invalid block leaves self unchanged.
-        tree = _PairwiseMerge()
-        buffer = None
-        for start in range(0, n_rows, block_rows):
-            stop = min(start + block_rows, n_rows)
-            weights = None if sample_weight is None else sample_weight[start:stop]
-            y_block = None if Y is None else Y[start:stop]
-            if sp.issparse(X):
-                block = _sparse_block_statistics(X[start:stop], y_block, weights)
-            else:
-                buffer, block = _dense_block_statistics(
-                    _dense_rows(X, start, stop), y_block, weights, buffer
-                )
-            _raise_if_not_finite(block, start, stop)
-            tree.add(block)
-
+        # Merge into a copy of self, so that an invalid block leaves self unchanged.
         total = self.copy()
-        total._merge(tree.result())
+        total._merge(batch)
         self.__dict__.update(total.__dict__)
         return self
 
@@ -277,8 +311,15 @@ class ScatterStatistics:
             not sp.issparse(X) and not isinstance(X, np.ndarray) and hasattr(X, "to_numpy")
         )
         if not is_dataframe:
+            # Dense rows are checked for NaN and infinity one block at a time, in
+            # _dense_group_statistics, which saves a pass over X.
             X = check_array(
-                X, accept_sparse="csr", dtype="numeric", ensure_min_samples=0, input_name="X"
+                X,
+                accept_sparse="csr",
+                dtype="numeric",
+                ensure_all_finite=sp.issparse(X),
+                ensure_min_samples=0,
+                input_name="X",
             )
         n_rows, n_features = X.shape
         if n_features != self.n_features:
@@ -370,7 +411,7 @@ def _dense_rows(X, start, stop):
     """Return rows start:stop of an array or DataFrame as a float64-convertible array.
 
     Rows of a DataFrame are checked for NaN and infinity here, because a DataFrame is
-    never converted as a whole. An array was checked by check_array before.
+    never converted as a whole. Rows of an array are checked by the caller.
     """
     if hasattr(X, "iloc"):
         rows = X.iloc[start:stop].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -391,44 +432,139 @@ def _block_result(n_features, n_targets, weight_sum, n_samples, mean, scatter):
     return block
 
 
-def _dense_block_statistics(x_block, y_block, weights, buffer):
-    """Compute the statistics of one dense block, reusing buffer for the centered copy."""
-    n_rows, n_features = x_block.shape
-    n_targets = 0 if y_block is None else y_block.shape[1]
-    width = n_features + n_targets
-    if buffer is None or buffer.shape[0] < n_rows:
-        buffer = np.empty((n_rows, width))
+def _dense_statistics(X, Y, sample_weight, n_targets, block_bytes):
+    """Compute the statistics of dense rows, in groups of row blocks.
 
+    A group has at most as many blocks as a block has rows, so that the block means
+    of a group take no more memory than one block. Groups are merged as a tree.
+    """
+    n_rows, n_features = X.shape
+    width = n_features + n_targets
+    block_rows = max(MIN_BLOCK_ROWS, block_bytes // (8 * width))
+    group_rows = block_rows * block_rows
+    buffer = np.empty((min(block_rows, n_rows), width))
+    tree = _PairwiseMerge()
+    for start in range(0, n_rows, group_rows):
+        stop = min(start + group_rows, n_rows)
+        tree.add(_dense_group_statistics(X, Y, sample_weight, start, stop, buffer))
+    return tree.result()
+
+
+def _dense_group_statistics(X, Y, sample_weight, start, stop, buffer):
+    """Compute the statistics of rows start:stop, one block of len(buffer) rows at a time.
+
+    Each block is centered on its own mean and its scatter is added into one
+    accumulator by a BLAS rank-k update (syrk), which forms only the upper triangle
+    and needs no temporary matrix per block. The scatter between the block means is
+    added once, at the end:
+
+        S = sum_b S_b + sum_b W_b (m_b - m) (m_b - m)^T,
+
+    the decomposition that the pairwise update applies to two parts at a time. Block
+    means are kept as offsets from the first row of the group, so that this term is
+    formed from differences of nearby values and loses no digits to a large mean.
+    """
+    block_rows, width = buffer.shape
+    n_features = X.shape[1]
+    n_blocks = -(-(stop - start) // block_rows)
+    within = np.zeros((width, width), order="F")
+    mean_offsets = np.zeros((n_blocks, width))
+    block_weights = np.zeros(n_blocks)
+    n_samples = 0
+    reference = None
+
+    for index, block_start in enumerate(range(start, stop, block_rows)):
+        block_stop = min(block_start + block_rows, stop)
+        x_block = _dense_rows(X, block_start, block_stop)
+        weights = None if sample_weight is None else sample_weight[block_start:block_stop]
+        if weights is not None and not np.any(weights):
+            assert_all_finite(x_block, input_name="X")
+            continue
+
+        # NaN or infinity in X is reported by _raise_if_block_not_finite below, by
+        # name; the RuntimeWarning of the arithmetic on it would only precede that.
+        with np.errstate(invalid="ignore"):
+            shift, shifted_mean, weight_sum, n_block_samples = _center_block(
+                x_block, Y, weights, block_start, block_stop, buffer
+            )
+
+        # joint.T is Fortran-ordered, so syrk reads the block in place: within += J^T J.
+        joint = buffer[: block_stop - block_start]
+        within = blas.dsyrk(1.0, joint.T, beta=1.0, c=within, overwrite_c=True)
+        _raise_if_block_not_finite(shifted_mean, within, x_block, block_start, block_stop)
+
+        if reference is None:
+            reference = shift
+        mean_offsets[index] = (shift - reference) + shifted_mean
+        block_weights[index] = weight_sum
+        n_samples += n_block_samples
+
+    n_targets = width - n_features
+    weight_sum = block_weights.sum()
+    if weight_sum == 0:
+        return _block_result(
+            n_features, n_targets, 0.0, 0, np.zeros(width), np.zeros((width, width))
+        )
+
+    mean_offset = (block_weights @ mean_offsets) / weight_sum
+    deviations = (mean_offsets - mean_offset) * np.sqrt(block_weights)[:, np.newaxis]
+    scatter = np.triu(within)
+    scatter += np.triu(within, 1).T
+    scatter += deviations.T @ deviations
+    mean = reference + mean_offset
+    return _block_result(n_features, n_targets, weight_sum, n_samples, mean, scatter)
+
+
+def _center_block(x_block, Y, weights, start, stop, buffer):
+    """Write the centered (and weighted) rows start:stop of [X, Y] into buffer.
+
+    Returns the first row of the block (the shift), the block mean minus the shift,
+    the weight sum and the number of rows with positive weight. The rows in the
+    buffer are sqrt(w_i) (z_i - mean), so that their Gram matrix is the block scatter.
+    """
+    n_rows, n_features = x_block.shape
+    width = buffer.shape[1]
     joint = buffer[:n_rows]
-    joint[:, :n_features] = x_block
-    if y_block is not None:
-        joint[:, n_features:] = y_block
 
     # Shift by the first row before the mean is formed, so that a constant column
     # becomes exactly 0 and gets an exact mean and a zero scatter. Without the shift,
     # the rounding of sum(x) / n leaves a constant column of a value such as 1.7e8 with
     # a spurious variance above the rank tolerance of the eigensolver.
-    shift = joint[0].copy()
-    joint -= shift
-    if weights is None:
-        weight_sum = float(n_rows)
-        n_samples = n_rows
-        shifted_mean = joint.sum(axis=0) / n_rows
-        joint -= shifted_mean
-    else:
-        weight_sum = weights.sum()
-        n_samples = np.count_nonzero(weights)
-        if weight_sum == 0:
-            return buffer, _block_result(
-                n_features, n_targets, 0.0, 0, np.zeros(width), np.zeros((width, width))
-            )
-        shifted_mean = (weights @ joint) / weight_sum
-        joint -= shifted_mean
-        joint *= np.sqrt(weights)[:, np.newaxis]
-    mean = shift + shifted_mean
+    shift = np.empty(width)
+    shift[:n_features] = x_block[0]
+    np.subtract(x_block, shift[:n_features], out=joint[:, :n_features])
+    if Y is not None:
+        shift[n_features:] = Y[start]
+        np.subtract(Y[start:stop], shift[n_features:], out=joint[:, n_features:])
 
-    scatter = joint.T @ joint
-    return buffer, _block_result(n_features, n_targets, weight_sum, n_samples, mean, scatter)
+    # The sums are matrix-vector products (BLAS gemv), several times faster than
+    # numpy's sum along axis 0 for a C-ordered block.
+    if weights is None:
+        shifted_mean = (np.ones(n_rows) @ joint) / n_rows
+        joint -= shifted_mean
+        return shift, shifted_mean, float(n_rows), n_rows
+
+    weight_sum = weights.sum()
+    shifted_mean = (weights @ joint) / weight_sum
+    joint -= shifted_mean
+    joint *= np.sqrt(weights)[:, np.newaxis]
+    return shift, shifted_mean, weight_sum, np.count_nonzero(weights)
+
+
+def _sparse_statistics(X, Y, sample_weight, block_bytes):
+    """Compute the statistics of CSR rows, block by block, merged as a balanced tree."""
+    n_rows = X.shape[0]
+    n_targets = 0 if Y is None else Y.shape[1]
+    block_rows = _sparse_block_rows(X, n_targets, block_bytes)
+    tree = _PairwiseMerge()
+    for start in range(0, n_rows, block_rows):
+        stop = min(start + block_rows, n_rows)
+        weights = None if sample_weight is None else sample_weight[start:stop]
+        y_block = None if Y is None else Y[start:stop]
+        block = _sparse_block_statistics(X[start:stop], y_block, weights)
+        _raise_if_not_finite(block, start, stop)
+        tree.add(block)
+    return tree.result()
 
 
 def _sparse_block_rows(X, n_targets, block_bytes):
@@ -496,14 +632,32 @@ def _sparse_block_statistics(x_block, y_block, weights):
 
 
 def _raise_if_not_finite(block, start, stop):
-    """Raise if a block produced NaN or infinity from finite but very large input.
+    """Raise if a sparse block produced NaN or infinity from finite but very large input.
 
     NaN and infinity in the input are rejected before, by name, unless scikit-learn's
     assume_finite option turns that check off.
     """
     if np.isfinite(block._scatter).all() and np.isfinite(block._mean).all():
         return
-    raise ValueError(
+    raise _not_finite_error(start, stop)
+
+
+def _raise_if_block_not_finite(shifted_mean, within, x_block, start, stop):
+    """Raise if a dense block made its mean or the accumulated scatter not finite.
+
+    NaN or infinity in a row makes the block mean not finite; finite values whose
+    squares overflow make a diagonal entry infinite, and every other entry is bounded
+    by the diagonal. So O(width) values show both, and only a failing block is scanned
+    again, to name NaN or infinity in X as scikit-learn does.
+    """
+    if np.isfinite(shifted_mean).all() and np.isfinite(np.diagonal(within)).all():
+        return
+    assert_all_finite(x_block, input_name="X")
+    raise _not_finite_error(start, stop)
+
+
+def _not_finite_error(start, stop):
+    return ValueError(
         f"The statistics of rows {start} to {stop - 1} are not finite: X, Y or "
         "sample_weight contains values whose products overflow float64, or NaN or "
         "infinity while assume_finite is set. Rescale the data or remove those values."

@@ -19,7 +19,11 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_mrl import DegenerateObjectiveWarning, MatryoshkaProjection, ScatterStatistics
+from sklearn_mrl import (
+    DegenerateObjectiveWarning,
+    MatryoshkaProjection,
+    ScatterStatistics,
+)
 
 
 def unit_rows(matrix):

@@ -544,3 +544,29 @@ def test_add_non_statistics_raises():
 def test_constructor_invalid_sizes_raise(n_features, n_targets, message):
     with pytest.raises(ValueError, match=message):
         ScatterStatistics(n_features, n_targets)
+
+
+def test_from_moments_affine_transform():
+    X, Y, weights = dense_data()
+    transform = np.random.default_rng(5).standard_normal((3, N_FEATURES))
+    shift = np.array([1.0, -2.0, 0.5])
+    statistics = ScatterStatistics.from_data(X, Y, weights)
+
+    mapped = ScatterStatistics.from_moments(
+        statistics.weight_sum,
+        statistics.n_samples,
+        np.concatenate([transform @ statistics.mean_x + shift, statistics.mean_y]),
+        np.block([
+            [transform @ statistics.scatter_xx @ transform.T, transform @ statistics.scatter_xy],
+            [statistics.scatter_xy.T @ transform.T, statistics.scatter_yy],
+        ]),
+        n_targets=N_TARGETS,
+    )
+
+    assert mapped.n_features == 3
+    assert_matches_reference(mapped, X @ transform.T + shift, Y, weights)
+
+
+def test_from_moments_shape_mismatch_raises():
+    with pytest.raises(ValueError, match="expected \\(width,\\) and \\(width, width\\)"):
+        ScatterStatistics.from_moments(3.0, 3, np.zeros(2), np.zeros((3, 3)))
