@@ -6,10 +6,13 @@ prints the peak resident memory of each run, ru_maxrss from os.wait4, so each ch
 measured alone. Streaming works when the two peaks are close to each other and well
 below the size of the smaller table in memory. Nothing is asserted.
 
-Parquet tables are written with pyarrow's default settings, which try dictionary
-encoding first, in row groups of WRITE_CHUNK_ROWS rows (100 MB of float64 values).
+Parquet tables are written in row groups of WRITE_CHUNK_ROWS rows (100 MB of float64
+values), with plain encoding, since dictionary encoding cannot compress continuous
+values. --dictionary keeps pyarrow's default, which tries dictionary encoding first and
+makes the reader allocate more.
 
     python benchmarks/cli_memory.py [--rows 2000000 8000000] [--format parquet]
+        [--dictionary]
 
 Needs pyarrow for Parquet files. The files are deleted at the end unless --keep-files.
 """
@@ -50,6 +53,11 @@ def parse_arguments():
         help="file format of the generated tables (default: parquet)",
     )
     parser.add_argument(
+        "--dictionary",
+        action="store_true",
+        help="write Parquet with pyarrow's default dictionary encoding (default: plain)",
+    )
+    parser.add_argument(
         "--directory", help="where to write the tables (default: a new temporary directory)"
     )
     parser.add_argument(
@@ -58,7 +66,7 @@ def parse_arguments():
     return parser.parse_args()
 
 
-def write_table(path, n_rows, n_columns, file_format, seed):
+def write_table(path, n_rows, n_columns, file_format, seed, use_dictionary):
     """Write n_rows rows of correlated Gaussian columns, WRITE_CHUNK_ROWS at a time."""
     rng = np.random.default_rng(seed)
     # A decaying spectrum, so the principal axes are well separated.
@@ -83,7 +91,7 @@ def write_table(path, n_rows, n_columns, file_format, seed):
 
         table = pa.Table.from_arrays(list(values.T), names=names)
         if writer is None:
-            writer = pq.ParquetWriter(path, table.schema)
+            writer = pq.ParquetWriter(path, table.schema, use_dictionary=use_dictionary)
         writer.write_table(table)
     if writer is not None:
         writer.close()
@@ -133,7 +141,8 @@ def main():
         # The child's ru_maxrss counts the pages it shares with the parent after fork, so
         # the tables are generated in a spawned process and this process stays small.
         writer = multiprocessing.get_context("spawn").Process(
-            target=write_table, args=(path, n_rows, args.columns, args.format, seed)
+            target=write_table,
+            args=(path, n_rows, args.columns, args.format, seed, args.dictionary),
         )
         writer.start()
         writer.join()
