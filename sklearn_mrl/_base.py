@@ -125,23 +125,30 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
             dtype=FLOAT_DTYPES,
             ensure_all_finite=False,
         )
-        encoder = self._encoder().astype(X.dtype, copy=False)
-        mean = self.mean_.astype(X.dtype, copy=False)
+        # The float64 mean of the statistics keeps float32 output accurate far from the
+        # origin, where mean_ rounded to float32 would shift every sample.
+        mean = self.statistics_.mean_x
+        encoder = self._encoder()
 
         if sp.issparse(X):
             # Centering would densify X, so the mean is projected and subtracted instead.
+            encoder = encoder.astype(np.float64)
             X_new = np.asarray(X @ encoder.T) - mean @ encoder.T
+            X_new = X_new.astype(X.dtype, copy=False)
             self._check_output_finite(X, X_new)
             return X_new
 
-        # Center one block at a time, so that no centered copy of X is made.
+        # Center one block at a time in float64, so that no centered copy of X is made,
+        # then multiply in the input dtype.
+        encoder = encoder.astype(X.dtype, copy=False)
         n_samples = X.shape[0]
         block_rows = max(MIN_BLOCK_ROWS, DEFAULT_BLOCK_BYTES // (8 * X.shape[1]))
         X_new = np.empty((n_samples, encoder.shape[0]), dtype=X.dtype)
         with np.errstate(invalid="ignore"):
             for start in range(0, n_samples, block_rows):
                 stop = min(start + block_rows, n_samples)
-                np.matmul(X[start:stop] - mean, encoder.T, out=X_new[start:stop])
+                centered = (X[start:stop] - mean).astype(X.dtype, copy=False)
+                np.matmul(centered, encoder.T, out=X_new[start:stop])
         self._check_output_finite(X, X_new)
         return X_new
 
@@ -155,6 +162,19 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
         """
         if not np.isfinite(X_new).all():
             assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+
+    def _wait_for_samples(self, message, **kept):
+        """Drop the fitted basis but keep the attributes in kept, until partial_fit has enough.
+
+        message becomes the NotFittedError that methods needing the basis raise.
+        """
+        for attribute in list(self.__dict__):
+            is_fitted = attribute.endswith("_") and not attribute.startswith("_")
+            if is_fitted and attribute not in ("n_features_in_", "feature_names_in_"):
+                del self.__dict__[attribute]
+        self.__dict__.pop("_decoder", None)
+        self.__dict__.update(kept)
+        self._not_ready_message = message
 
     def _check_basis_ready(self):
         """Raise NotFittedError when partial_fit has not yet seen enough samples."""

@@ -32,24 +32,41 @@ class DegenerateObjectiveWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Objective:
-    """Whitened matrices of one objective, before its weights are chosen."""
+    """Whitened matrices of one objective, before its weights are chosen.
+
+    ``rank_x`` is the rank of Sxx, the most directions a completed basis can have, and
+    ``n_target_directions`` bounds the rank of the target term: rank(Syy), or C - 1
+    for C classes present.
+    """
 
     whitening: np.ndarray
     target_matrix: np.ndarray
     reconstruction_matrix: np.ndarray
+    whitened_scatter_xx: np.ndarray
     target_total: float
     reconstruction_total: float
     canonical: bool
-    classes: object
+    rank_x: int
     n_target_directions: int
+
+
+@dataclass(frozen=True)
+class ObjectiveWeights:
+    """Weights b_y and b_x of the target and reconstruction terms, and the loss L_0."""
+
+    target: float
+    reconstruction: float
+    empty_prefix_loss: float
 
 
 @dataclass(frozen=True)
 class OrderedSolution:
     """Ordered directions V (columns, V^T S V = I) with the parts of their eigenvalues.
 
-    The first ``n_informative`` directions lower the objective; the others complete the
-    basis and carry the variance of X they capture in ``completion_scatter``.
+    The first ``n_informative`` directions lower the objective. The others complete the
+    basis, and ``completion_scatter`` holds ||Sxx v||^2 for each of them. ``sxx_norms``
+    holds v^T Sxx v, which is 1 when alpha = 0. ``n_tied`` counts the directions of a
+    tie at canonical correlation 1, which were ordered by the variance of X.
     """
 
     directions: np.ndarray
@@ -60,6 +77,8 @@ class OrderedSolution:
     completion_scatter: np.ndarray
     eigengaps: np.ndarray
     completion_eigengaps: np.ndarray
+    sxx_norms: np.ndarray
+    n_tied: int
 
 
 @dataclass(frozen=True)
@@ -76,40 +95,46 @@ def build_objective(statistics, classes, *, canonical, alpha):
     scatter_xx = statistics.scatter_xx
     metric = scatter_xx + alpha * np.eye(n_features)
     whitening = whitening_basis(metric, statistics.n_samples)
+    rank_x = eigh_descending(scatter_xx, statistics.n_samples).eigenvalues.size
 
-    # The target term has rank at most rank(Syy), or C - 1 for C classes present.
     if canonical:
         target_matrix, target_total = _canonical_target_matrix(statistics, classes)
         n_target_directions = int(target_total)
     else:
         target_matrix = statistics.scatter_xy @ statistics.scatter_xy.T
         target_total = float(np.trace(statistics.scatter_yy))
-        n_target_directions = eigh_descending(statistics.scatter_yy, statistics.n_samples)
-        n_target_directions = n_target_directions.eigenvalues.size
+        scatter_yy_basis = eigh_descending(statistics.scatter_yy, statistics.n_samples)
+        n_target_directions = scatter_yy_basis.eigenvalues.size
 
     whitened_xx = whitening.T @ scatter_xx
     return Objective(
         whitening=whitening,
         target_matrix=whitening.T @ target_matrix @ whitening,
         reconstruction_matrix=whitened_xx @ whitened_xx.T,
+        whitened_scatter_xx=whitened_xx @ whitening,
         target_total=target_total,
         reconstruction_total=float(np.trace(scatter_xx)),
         canonical=canonical,
-        classes=classes,
+        rank_x=rank_x,
         n_target_directions=n_target_directions,
     )
+
+
+def class_weights(statistics):
+    """Return the weight W_c = N * mean of indicator c of each class, and which are present."""
+    weights = statistics.weight_sum * statistics.mean_y
+    return weights, weights > 0
 
 
 def _canonical_target_matrix(statistics, classes):
     """Return Sxy Syy^+ Syx and its empty-prefix loss tr(Syy^+ Syy) = rank(Syy)."""
     scatter_xy = statistics.scatter_xy
     if classes is not None:
-        # Between-class scatter sum_c W_c (m_c - m)(m_c - m)^T: column c of Sxy is
-        # W_c (m_c - m), with class weight W_c = N * mean of indicator c. This avoids
-        # a pseudo-inverse of the one-hot scatter. Absent classes add nothing.
-        class_weights = statistics.weight_sum * statistics.mean_y
-        present = class_weights > 0
-        scaled = scatter_xy[:, present] / np.sqrt(class_weights[present])
+        # Between-class scatter sum_c W_c (m_c - m)(m_c - m)^T, because column c of Sxy
+        # is W_c (m_c - m). This avoids a pseudo-inverse of the one-hot scatter, and
+        # absent classes add nothing.
+        weights, present = class_weights(statistics)
+        scaled = scatter_xy[:, present] / np.sqrt(weights[present])
         return scaled @ scaled.T, float(np.count_nonzero(present) - 1)
 
     # Syy^+ on the numerical range of Syy, so a constant target column adds nothing.
@@ -119,71 +144,96 @@ def _canonical_target_matrix(statistics, classes):
 
 
 def objective_weights(objective, reconstruction_weight):
-    """Return (b_y, b_x, loss of the empty prefix) for the reconstruction weight beta."""
-    if reconstruction_weight == 0:
-        return 1.0, 0.0, objective.target_total
-    target_weight = 0.0
-    if objective.target_total > 0:
-        target_weight = (1 - reconstruction_weight) / objective.target_total
-    return target_weight, reconstruction_weight / objective.reconstruction_total, 1.0
+    """Return b_y, b_x and the empty-prefix loss for the reconstruction weight beta.
 
-
-def solve_objective(objective, reconstruction_weight, n_components, n_samples):
-    """Solve the ordered eigenproblem and complete the basis up to n_components.
-
-    n_components is a function of the informative eigenvalues that returns the prefix
-    size; a size beyond the informative directions is filled with the beta -> 0+ limit
-    of the mixed objective: the principal axes of the part of X whose scores are
-    uncorrelated with the targets.
+    With beta > 0 the weights are unit-free, b_x = beta / tr(Sxx) and
+    b_y = (1 - beta) / L_y, so the empty prefix loses beta + (1 - beta) = 1, or beta
+    alone when the targets are constant.
     """
-    target_weight, weight_x, _ = objective_weights(objective, reconstruction_weight)
-    combined = target_weight * objective.target_matrix + weight_x * objective.reconstruction_matrix
+    beta = reconstruction_weight
+    if beta == 0:
+        return ObjectiveWeights(1.0, 0.0, objective.target_total)
+    if objective.target_total > 0:
+        return ObjectiveWeights((1 - beta) / objective.target_total,
+                                beta / objective.reconstruction_total, 1.0)
+    return ObjectiveWeights(0.0, beta / objective.reconstruction_total, beta)
+
+
+def solve_objective(objective, weights, prefix_size, n_samples):
+    """Solve the ordered eigenproblem and complete the basis up to the prefix size.
+
+    prefix_size maps the informative eigenvalues to the number of directions to return.
+    A size beyond the informative directions is filled with the beta -> 0+ limit of the
+    mixed objective: the principal axes of the part of X whose scores are uncorrelated
+    with the targets.
+    """
+    combined = (weights.target * objective.target_matrix
+                + weights.reconstruction * objective.reconstruction_matrix)
 
     # The ordered eigenbasis, with a tie at correlation 1 ordered by the variance of X.
     basis = eigh_descending(combined, n_samples)
-    rotation = basis.vectors
-    if objective.canonical and reconstruction_weight == 0:
-        rotation = _order_tie_at_one(basis.eigenvalues, rotation, objective)
+    rotation, n_tied = basis.vectors, 0
+    if objective.canonical and weights.reconstruction == 0:
+        rotation, n_tied = _order_tie_at_one(basis.eigenvalues, rotation, objective)
     eigenvalues = basis.eigenvalues
-    if reconstruction_weight == 0:
+    if weights.reconstruction == 0:
         # Whitening amplifies rounding by up to the condition number of S, so eigenvalues
         # past the rank of the target term are rounding noise, not directions.
         eigenvalues = eigenvalues[: objective.n_target_directions]
+
     n_informative = eigenvalues.size
-    n_kept = min(n_components(eigenvalues), n_informative)
-    n_completed = n_components(eigenvalues) - n_kept
+    n_components = prefix_size(eigenvalues)
+    n_kept = min(n_components, n_informative)
     rotation = rotation[:, :n_kept]
     next_eigenvalue = basis.next_eigenvalue
     if n_kept < basis.eigenvalues.size:
         next_eigenvalue = basis.eigenvalues[n_kept]
     gaps = eigengaps(eigenvalues[:n_kept], next_eigenvalue)
 
-    # Completion on the orthogonal complement of the informative directions.
-    completion_scatter = np.zeros(0)
-    completion_gaps = np.zeros(0)
-    if n_completed > 0:
-        complement = linalg.null_space(rotation.T) if n_kept else np.eye(combined.shape[0])
-        residual = complement.T @ objective.reconstruction_matrix @ complement
-        completion = eigh_descending(residual, n_samples)
-        completion_scatter = completion.eigenvalues[:n_completed]
-        following = completion.eigenvalues[n_completed:n_completed + 1]
-        completion_gaps = eigengaps(
-            completion_scatter, following[0] if following.size else 0.0
-        )
-        rotation = np.hstack([rotation, complement @ completion.vectors[:, :n_completed]])
-
-    target_part = target_weight * _quadratic_forms(objective.target_matrix, rotation)
-    reconstruction_part = weight_x * _quadratic_forms(objective.reconstruction_matrix, rotation)
+    completion = _complete(objective, rotation, n_components - n_kept, n_samples)
+    rotation = np.hstack([rotation, completion.rotation])
     return OrderedSolution(
         directions=objective.whitening @ rotation,
-        eigenvalues=np.concatenate([eigenvalues[:n_kept], np.zeros(n_completed)]),
-        target_part=target_part,
-        reconstruction_part=reconstruction_part,
+        eigenvalues=np.concatenate([eigenvalues[:n_kept], np.zeros(completion.scatter.size)]),
+        target_part=weights.target * _quadratic_forms(objective.target_matrix, rotation),
+        reconstruction_part=weights.reconstruction
+        * _quadratic_forms(objective.reconstruction_matrix, rotation),
         n_informative=n_kept,
-        completion_scatter=completion_scatter,
+        completion_scatter=completion.scatter,
         eigengaps=gaps,
-        completion_eigengaps=completion_gaps,
+        completion_eigengaps=completion.eigengaps,
+        sxx_norms=_quadratic_forms(objective.whitened_scatter_xx, rotation),
+        n_tied=n_tied,
     )
+
+
+@dataclass(frozen=True)
+class _Completion:
+    rotation: np.ndarray
+    scatter: np.ndarray
+    eigengaps: np.ndarray
+
+
+def _complete(objective, rotation, n_completed, n_samples):
+    """Return the principal axes of the reconstruction term orthogonal to rotation."""
+    n_rows = rotation.shape[0]
+    if n_completed <= 0:
+        return _Completion(np.zeros((n_rows, 0)), np.zeros(0), np.zeros(0))
+
+    complement = linalg.null_space(rotation.T) if rotation.shape[1] else np.eye(n_rows)
+    residual = complement.T @ objective.reconstruction_matrix @ complement
+    basis = eigh_descending(residual, n_samples)
+    if basis.eigenvalues.size < n_completed:
+        # The limit is rank(Sxx) up to the rounding of the two rank cuts.
+        raise ValueError(
+            f"Only {rotation.shape[1] + basis.eigenvalues.size} directions of X carry "
+            f"variance, fewer than the {rotation.shape[1] + n_completed} requested; "
+            "reduce n_components."
+        )
+    scatter = basis.eigenvalues[:n_completed]
+    following = basis.eigenvalues[n_completed:n_completed + 1]
+    gaps = eigengaps(scatter, following[0] if following.size else 0.0)
+    return _Completion(complement @ basis.vectors[:, :n_completed], scatter, gaps)
 
 
 def _quadratic_forms(matrix, vectors):
@@ -195,27 +245,33 @@ def _order_tie_at_one(eigenvalues, rotation, objective):
 
     Squared canonical correlations of 1 occur when X separates the targets exactly
     (more features than samples, or a singular within-class scatter). Several of them
-    tie, and the objective leaves their rotation free. The principal axes within the
-    tied subspace order them instead, and a DegenerateObjectiveWarning reports it.
+    tie, and the objective leaves their rotation free, so the principal axes within the
+    tied subspace order them instead. Returns the rotation and the number tied.
     """
     n_tied = int(np.count_nonzero(eigenvalues >= DEGENERATE_CORRELATION))
     if n_tied < 2:
-        return rotation
+        return rotation, 0
 
-    warnings.warn(
-        f"{n_tied} squared canonical correlations equal 1, so X separates the targets "
-        "exactly (more features than samples, or a singular within-class scatter) and "
-        "the objective cannot order these directions; they are ordered by the variance "
-        "of X instead. Set alpha > 0 to regularize, for example alpha=1e-3 * "
-        "trace(Sxx) / n_features.",
-        DegenerateObjectiveWarning,
-        stacklevel=4,
-    )
     tied = rotation[:, :n_tied]
     _, order = linalg.eigh(tied.T @ objective.reconstruction_matrix @ tied)
     rotation = rotation.copy()
     rotation[:, :n_tied] = tied @ order[:, ::-1]
-    return rotation
+    return rotation, n_tied
+
+
+def warn_tie_at_one(n_tied, stacklevel):
+    """Warn that n_tied canonical correlations equal 1, if there are at least two."""
+    if n_tied < 2:
+        return
+    warnings.warn(
+        f"{n_tied} squared canonical correlations equal 1, so X separates the targets "
+        "exactly (more features than samples, or a singular within-class scatter) and "
+        "the objective cannot order these directions. They are ordered by the variance "
+        "of X instead. Set alpha > 0 to regularize, for example alpha=1e-3 * "
+        "trace(Sxx) / n_features.",
+        DegenerateObjectiveWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def build_decoder(classes, statistics, directions, scales):
@@ -231,12 +287,9 @@ def build_decoder(classes, statistics, directions, scales):
         coefficients = (directions.T @ statistics.scatter_xy) / safe_scales[:, np.newaxis]
         return Decoder(coefficients, statistics.mean_y.copy())
 
-    class_weights = statistics.weight_sum * statistics.mean_y
-    present = class_weights > 0
-    class_means = np.zeros((directions.shape[1], class_weights.size))
-    class_means[:, present] = (
-        directions.T @ statistics.scatter_xy[:, present] / class_weights[present]
-    )
+    weights, present = class_weights(statistics)
+    class_means = np.zeros((directions.shape[1], weights.size))
+    class_means[:, present] = directions.T @ statistics.scatter_xy[:, present] / weights[present]
     class_means *= safe_scales[:, np.newaxis]
 
     # Within-class covariance in the output space: total scatter minus between-class.
@@ -245,13 +298,13 @@ def build_decoder(classes, statistics, directions, scales):
     # then tends to the nearest class mean.
     scaled_directions = directions * safe_scales
     total_scatter = scaled_directions.T @ statistics.scatter_xx @ scaled_directions
-    between_scatter = (class_means * class_weights) @ class_means.T
+    between_scatter = (class_means * weights) @ class_means.T
     within_covariance = (total_scatter - between_scatter) / statistics.weight_sum
     ridge = WITHIN_CLASS_RIDGE * np.trace(total_scatter) / (statistics.weight_sum * len(scales))
     within_covariance.flat[:: len(scales) + 1] += ridge
     coefficients = linalg.solve(within_covariance, class_means, assume_a="pos")
 
     with np.errstate(divide="ignore"):
-        log_priors = np.log(class_weights / statistics.weight_sum)
+        log_priors = np.log(weights / statistics.weight_sum)
     intercept = log_priors - 0.5 * np.einsum("ij,ij->j", class_means, coefficients)
     return Decoder(coefficients, intercept)

@@ -136,6 +136,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         self.n_components = n_components
         self.whiten = whiten
 
+    @restore_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Fit the ordered basis to X in one pass.
@@ -194,6 +195,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         self._fit_statistics(statistics, X.dtype, incremental=True)
         return self
 
+    @restore_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_from_statistics(self, statistics):
         """Fit the ordered basis from precomputed statistics.
@@ -223,8 +225,6 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
 
     def _fit_statistics(self, statistics, dtype, *, incremental):
         """Solve the reconstruction eigenproblem and set every fitted attribute."""
-        self.statistics_ = statistics
-        self.n_samples_seen_ = statistics.weight_sum
         n_features = statistics.n_features
 
         # Eigendecomposition of the centered scatter matrix, cut at its numerical rank.
@@ -241,7 +241,15 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
                 "reduce n_components or set it to None."
             )
         if incremental and (rank < n_requested or weight_sum_too_small(statistics.weight_sum)):
-            self._forget_basis(statistics, rank, n_requested)
+            self._wait_for_samples(
+                f"This MatryoshkaPCA has seen {statistics.n_samples} samples with positive "
+                f"weight (total weight {statistics.weight_sum:g}), and their scatter matrix "
+                f"has rank {rank}. n_components={self.n_components} needs rank "
+                f"{n_requested} or more and a total weight above 1. Call partial_fit with "
+                "more samples, or reduce n_components, before using the fitted basis.",
+                statistics_=statistics,
+                n_samples_seen_=statistics.weight_sum,
+            )
             return
         check_weight_sum(statistics.weight_sum)
         if rank == 0:
@@ -276,6 +284,9 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         n_discarded = min(statistics.n_samples, n_features) - n_components
         noise_variance = prefix_loss[-1] / n_discarded if n_discarded > 0 else 0.0
 
+        self.__dict__.pop("_not_ready_message", None)
+        self.statistics_ = statistics
+        self.n_samples_seen_ = statistics.weight_sum
         self.components_ = np.ascontiguousarray(components, dtype=dtype)
         self.mean_ = statistics.mean_x.astype(dtype)
         self.n_components_ = n_components
@@ -289,22 +300,6 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         self.eigengaps_ = (
             eigengaps(eigenvalues, next_eigenvalue) / denominator
         ).astype(dtype)
-        self.__dict__.pop("_not_ready_message", None)
-
-    def _forget_basis(self, statistics, rank, n_requested):
-        """Remove the fitted basis but keep the statistics, until partial_fit has enough."""
-        kept = ("statistics_", "n_samples_seen_", "n_features_in_", "feature_names_in_")
-        for attribute in list(self.__dict__):
-            is_fitted_attribute = attribute.endswith("_") and not attribute.startswith("_")
-            if is_fitted_attribute and attribute not in kept:
-                del self.__dict__[attribute]
-        self._not_ready_message = (
-            f"This MatryoshkaPCA has seen {statistics.n_samples} samples with positive "
-            f"weight (total weight {statistics.weight_sum:g}), and their scatter matrix "
-            f"has rank {rank}. n_components={self.n_components} needs rank {n_requested} or "
-            "more and a total weight above 1. Call partial_fit with more samples, or "
-            "reduce n_components, before using the fitted basis."
-        )
 
     def _encoder(self):
         if self.whiten:
@@ -406,7 +401,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         self._check_basis_ready()
         X = validate_data(self, X, reset=False, dtype=FLOAT_DTYPES)
         precision = self.get_precision()
-        centered = X.astype(np.float64) - self.mean_.astype(np.float64)
+        centered = X.astype(np.float64) - self.statistics_.mean_x
         mahalanobis = np.einsum("ij,ij->i", centered @ precision, centered)
         sign, log_determinant = np.linalg.slogdet(precision)
         if sign <= 0:

@@ -25,12 +25,20 @@ from ._objectives import (
     build_objective,
     objective_weights,
     solve_objective,
+    warn_tie_at_one,
 )
 from ._statistics import ScatterStatistics
 
+# Stack depth of the user's call, seen from a public fitting method: the method itself,
+# the _fit_context wrapper, then the restore_on_error wrapper.
+PUBLIC_CALLER = 4
 
-class _TooFewDirections(ValueError):
-    """The statistics support fewer directions than the requested n_components."""
+
+class _TooFewSamples(ValueError):
+    """The samples seen support fewer directions than n_components, or too little weight.
+
+    partial_fit keeps the statistics and waits for more batches; fit raises it.
+    """
 
 
 class MatryoshkaProjection(MatryoshkaTransformerMixin):
@@ -86,12 +94,11 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
     ----------
     components_ : ndarray of shape (n_components_, n_features_in_)
         Encoder rows: ``transform(X) = (X - mean_) @ components_.T``. Without whitening,
-        the variance of output coordinate j is proportional to informativeness_j. With
-        alpha = 0 it equals it: the unbiased variance for regression, and the weighted
-        mean square for the canonical and mixed objectives. A completed direction has
-        informativeness 0 and is scaled as a principal component score instead: its
-        variance is the variance of X along it. The entry of largest magnitude in each
-        row is positive.
+        the variance of output coordinate j equals informativeness_j: the unbiased
+        variance for regression, and the weighted mean square for the canonical and
+        mixed objectives. A completed direction has informativeness 0 and is scaled as
+        a principal component score instead: its variance is the variance of X that its
+        score explains. The entry of largest magnitude in each row is positive.
     mean_ : ndarray of shape (n_features_in_,)
         Weighted mean of X.
     n_components_ : int
@@ -102,7 +109,8 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         Decrease of the objective when each direction is added to the prefix,
         non-increasing. For regression with reconstruction_weight=0, in units of target
         variance (scatter divided by ``n_samples_seen_ - 1``); for the canonical
-        objective, squared canonical correlations; for the mixed objective, unit-free.
+        objective, squared canonical correlations (in the ridge metric when alpha > 0);
+        for the mixed objective, unit-free.
     informativeness_ratio_ : ndarray of shape (n_components_,)
         ``informativeness_`` divided by the objective of the empty prefix, so the
         cumulative sum is the fraction of the objective a prefix explains (the in-sample
@@ -184,6 +192,7 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         self.alpha = alpha
         self.whiten = whiten
 
+    @restore_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the ordered basis to X and the targets y in one pass.
@@ -211,7 +220,8 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         classes = _unique_labels(y) if self._is_class_labels(y) else None
         Y = self._encode_targets(y, classes)
         statistics = ScatterStatistics.from_data(X, Y, sample_weight)
-        self._fit_statistics(statistics, X.dtype, classes, y.ndim, incremental=False)
+        n_tied = self._fit_statistics(statistics, X.dtype, classes, y.ndim, incremental=False)
+        warn_tie_at_one(n_tied, stacklevel=PUBLIC_CALLER)
         return self
 
     @restore_on_error
@@ -260,15 +270,24 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
                 classes = _unique_labels(y)
             y_ndim = y.ndim
         else:
-            classes = getattr(self, "classes_", None)
+            fitted_classes = getattr(self, "classes_", None)
+            if classes is not None and not np.array_equal(np.unique(classes), fitted_classes):
+                raise ValueError(
+                    f"classes={np.asarray(classes).tolist()!r} differs from the classes "
+                    f"{None if fitted_classes is None else fitted_classes.tolist()!r} fixed "
+                    "by the first partial_fit call; pass the same classes or none."
+                )
+            classes = fitted_classes
             y_ndim = self._y_ndim
 
         Y = self._encode_targets(y, classes)
         batch = ScatterStatistics.from_data(X, Y, sample_weight)
         statistics = batch if first_batch else self.statistics_ + batch
-        self._fit_statistics(statistics, X.dtype, classes, y_ndim, incremental=True)
+        n_tied = self._fit_statistics(statistics, X.dtype, classes, y_ndim, incremental=True)
+        warn_tie_at_one(n_tied, stacklevel=PUBLIC_CALLER)
         return self
 
+    @restore_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_from_statistics(self, statistics, classes=None):
         """Fit the ordered basis from precomputed statistics of X and the targets.
@@ -298,11 +317,21 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
                     f"{statistics.n_targets} target columns; pass one label per "
                     "indicator column."
                 )
+            if not np.array_equal(np.unique(classes), classes):
+                raise ValueError(
+                    f"classes={classes.tolist()!r} must be unique and sorted, as "
+                    "np.unique returns them; order the indicator columns of the "
+                    "statistics the same way."
+                )
+            _unique_labels(classes)
         for attribute in ("feature_names_in_", "statistics_", "classes_"):
             self.__dict__.pop(attribute, None)
         self.n_features_in_ = statistics.n_features
         y_ndim = 1 if classes is not None or statistics.n_targets == 1 else 2
-        self._fit_statistics(statistics.copy(), np.float64, classes, y_ndim, incremental=False)
+        n_tied = self._fit_statistics(
+            statistics.copy(), np.float64, classes, y_ndim, incremental=False
+        )
+        warn_tie_at_one(n_tied, stacklevel=PUBLIC_CALLER)
         return self
 
     def _is_class_labels(self, y):
@@ -354,55 +383,49 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
     def _fit_statistics(self, statistics, dtype, classes, y_ndim, *, incremental):
         """Solve the eigenproblem of the objective and set every fitted attribute.
 
-        In partial_fit, statistics that support too few directions are kept and the
-        basis waits for more batches; fit raises instead.
+        Returns the number of directions tied at canonical correlation 1, for the
+        caller to warn about. In partial_fit, statistics that support too few
+        directions are kept and the basis waits for more batches; fit raises instead.
         """
-        if classes is not None:
-            _unique_labels(classes)
-
         # Whitened matrices of the objective in the ridge metric S = Sxx + alpha I.
         canonical = classes is not None or self.objective == "canonical"
         objective = build_objective(statistics, classes, canonical=canonical, alpha=self.alpha)
-        n_available = objective.whitening.shape[1]
+        weights = objective_weights(objective, self.reconstruction_weight)
 
-        # Ordered eigenbasis; regression informativeness is in target variance units.
+        # Ordered eigenbasis. Regression informativeness is in target variance units,
+        # the others are unit-free.
         regression_units = self.reconstruction_weight == 0 and not canonical
         try:
             if weight_sum_too_small(statistics.weight_sum):
-                raise _TooFewDirections(weight_sum_message(statistics.weight_sum))
+                raise _TooFewSamples(weight_sum_message(statistics.weight_sum))
             units = statistics.weight_sum - 1 if regression_units else 1.0
-            total = objective_weights(objective, self.reconstruction_weight)[2] / units
+            total = weights.empty_prefix_loss / units
             solution = solve_objective(
                 objective,
-                self.reconstruction_weight,
-                lambda eigenvalues: self._prefix_size(eigenvalues / units, total, n_available),
+                weights,
+                lambda eigenvalues: self._prefix_size(eigenvalues / units, total, objective.rank_x),
                 statistics.n_samples,
             )
-        except _TooFewDirections as error:
+        except _TooFewSamples as error:
             if not incremental:
                 raise
-            self._wait_for_samples(statistics, classes, y_ndim, str(error))
-            return
+            self._wait_for_samples(
+                f"This MatryoshkaProjection cannot fit its basis yet from the "
+                f"{statistics.n_samples} samples seen: {error} Call partial_fit with more "
+                "samples first.",
+                statistics_=statistics,
+                n_samples_seen_=statistics.weight_sum,
+                **({} if classes is None else {"classes_": classes}),
+            )
+            self._y_ndim = y_ndim
+            return 0
 
-        # Output scale. V^T S V = I holds for scatter sums, so sqrt(s2) sets the scatter
-        # of a coordinate to s2, which is in scatter units for regression. Unit-free
-        # objectives scale by sqrt(s2 N), so the weighted mean square of the coordinate
-        # is s2. Completed directions carry the scatter of X along them, and whitened
-        # output has unit variance.
-        n_informative = solution.n_informative
-        if self.whiten:
-            scales = np.full(solution.eigenvalues.size, np.sqrt(statistics.weight_sum - 1))
-        else:
-            informative_scatter = solution.eigenvalues[:n_informative]
-            if not regression_units:
-                informative_scatter = informative_scatter * statistics.weight_sum
-            scales = np.sqrt(np.concatenate([informative_scatter, solution.completion_scatter]))
-        signs = sign_rule_signs(solution.directions.T)
-        directions = solution.directions * signs
+        scales = self._output_scales(solution, statistics.weight_sum, regression_units)
+        directions = solution.directions * sign_rule_signs(solution.directions.T)
         components = directions.T * scales[:, np.newaxis]
         decoder = build_decoder(classes, statistics, directions, scales)
         informativeness = solution.eigenvalues / units
-        prefix_loss = total - np.concatenate([[0.0], np.cumsum(informativeness)])
+        prefix_loss = np.maximum(total - np.concatenate([[0.0], np.cumsum(informativeness)]), 0)
         gaps = np.concatenate([
             solution.eigengaps / units,
             solution.completion_eigengaps / (statistics.weight_sum - 1),
@@ -417,55 +440,61 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         self.components_ = np.ascontiguousarray(components, dtype=dtype)
         self.mean_ = statistics.mean_x.astype(dtype)
         self.n_components_ = components.shape[0]
-        self.n_informative_ = n_informative
+        self.n_informative_ = solution.n_informative
         self.informativeness_ = informativeness.astype(dtype)
         self.informativeness_ratio_ = (informativeness / total).astype(dtype)
         self.target_informativeness_ = (solution.target_part / units).astype(dtype)
         self.reconstruction_informativeness_ = (
             solution.reconstruction_part / units
         ).astype(dtype)
-        self.prefix_loss_ = np.maximum(prefix_loss, 0.0).astype(dtype)
+        self.prefix_loss_ = prefix_loss.astype(dtype)
         self.eigengaps_ = gaps.astype(dtype)
         self._decoder = decoder
         self._y_ndim = y_ndim
+        return solution.n_tied
 
-    def _prefix_size(self, informativeness, total, n_available):
+    def _output_scales(self, solution, weight_sum, regression_units):
+        """Return the factor of each direction v_j (with V^T S V = I) in components_.
+
+        A coordinate z = c v^T x has scatter c^2 q with q = v^T Sxx v, which is 1 when
+        alpha = 0. So c = sqrt(s2 / q) gives scatter s2: the unbiased variance is then
+        the regression informativeness, in target variance units. Unit-free objectives
+        use c = sqrt(s2 N / q), so the weighted mean square is s2. A completed direction
+        gets the scatter ||Sxx v||^2 / q of X that its score explains, and whitened output
+        has unit variance.
+        """
+        norms = np.maximum(solution.sxx_norms, np.finfo(np.float64).tiny)
+        if self.whiten:
+            return np.sqrt((weight_sum - 1) / norms)
+
+        n_informative = solution.n_informative
+        target_scatter = solution.eigenvalues[:n_informative]
+        if not regression_units:
+            target_scatter = target_scatter * weight_sum
+        informative = np.sqrt(target_scatter / norms[:n_informative])
+        completed = np.sqrt(solution.completion_scatter) / norms[n_informative:]
+        return np.concatenate([informative, completed])
+
+    def _prefix_size(self, informativeness, total, rank_x):
         """Resolve n_components against the informative eigenvalues of this fit."""
         n_informative = informativeness.size
         n_components = self.n_components
         if isinstance(n_components, numbers.Integral) and n_components > n_informative:
-            limit = n_available if self.reconstruction_weight == 0 else n_informative
+            limit = rank_x if self.reconstruction_weight == 0 else n_informative
             if n_components <= limit:
                 return int(n_components)
-            raise _TooFewDirections(
+            raise _TooFewSamples(
                 f"n_components={n_components} must be at most {limit}, the rank of X "
                 "for this objective and data; reduce n_components or set it to None."
             )
         if n_informative == 0:
-            raise _TooFewDirections(
+            raise _TooFewSamples(
                 "No direction of X is informative for this objective: the targets are "
                 "constant or uncorrelated with X. Check y, or set n_components to an int "
                 "to use the principal axes of X."
             )
         return select_n_components(
             n_components, informativeness, total, n_informative, "MatryoshkaProjection"
-        )
-
-    def _wait_for_samples(self, statistics, classes, y_ndim, reason):
-        """Keep the statistics of partial_fit but drop the basis until it can be fitted."""
-        for attribute in list(self.__dict__):
-            if attribute.endswith("_") and attribute not in ("n_features_in_",
-                                                             "feature_names_in_"):
-                self.__dict__.pop(attribute)
-        if classes is not None:
-            self.classes_ = classes
-        self.statistics_ = statistics
-        self.n_samples_seen_ = statistics.weight_sum
-        self._y_ndim = y_ndim
-        self._not_ready_message = (
-            f"This MatryoshkaProjection cannot fit its basis yet from the "
-            f"{statistics.n_samples} samples seen: {reason} Call partial_fit with more "
-            "samples first."
         )
 
     def _encoder(self):

@@ -800,3 +800,15 @@ def test_fit_constant_data_raises():
 
     with pytest.raises(ValueError, match="The data has no variance"):
         MatryoshkaPCA().fit(X)
+
+
+def test_failed_refit_keeps_state():
+    pca = MatryoshkaPCA(n_components=2).fit(make_data())
+    state = dict(pca.__dict__)
+
+    with pytest.raises(ValueError, match="no variance"):
+        pca.fit(np.ones((10, 6)))
+
+    assert pca.__dict__.keys() == state.keys()
+    for name, value in state.items():
+        assert pca.__dict__[name] is value, name

@@ -10,12 +10,13 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy import linalg
 from sklearn.datasets import load_diabetes, load_digits, load_linnerud, load_wine
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
-from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -250,9 +251,10 @@ def synthetic_regression(seed, n_samples=400, n_features=6, n_targets=3):
 
 
 def covariances(X, Y):
-    statistics = ScatterStatistics.from_data(X, Y)
-    n = statistics.weight_sum
-    return (statistics.scatter_xx / n, statistics.scatter_xy / n, statistics.scatter_yy / n)
+    joint = np.cov(np.hstack([X, Y]), rowvar=False, bias=True)
+    n_features = X.shape[1]
+    return (joint[:n_features, :n_features], joint[:n_features, n_features:],
+            joint[n_features:, n_features:])
 
 
 def assert_descent_reaches(encoder, components, prefix_losses, expected_losses):
@@ -355,35 +357,68 @@ def test_grid_search_pipeline_digits():
     X, y = load_digits(return_X_y=True)
     pipeline = make_pipeline(MatryoshkaProjection(alpha=1.0),
                              LogisticRegression(max_iter=200))
-    search = GridSearchCV(pipeline, {"matryoshkaprojection__n_components": [2, 9]}, cv=3)
-    search.fit(X, y)
-
-    scores = search.cv_results_["mean_test_score"]
-    assert scores[1] > scores[0]
-    assert search.best_params_ == {"matryoshkaprojection__n_components": 9}
-    assert search.best_score_ > 0.9
-
-
-def test_grid_search_pipeline_diabetes():
-    X, y = load_diabetes(return_X_y=True)
-    pipeline = make_pipeline(MatryoshkaProjection(), LinearRegression())
-    search = GridSearchCV(pipeline, {"matryoshkaprojection__n_components": [1, 3]},
-                          cv=KFold(3, shuffle=True, random_state=0))
+    grid = [2, 5, 9]
+    search = GridSearchCV(pipeline, {"matryoshkaprojection__n_components": grid}, cv=3)
     search.fit(X, y)
 
     scores = search.cv_results_["mean_test_score"]
     assert np.all(np.isfinite(scores))
-    assert scores[0] > 0.4
+    assert search.best_params_["matryoshkaprojection__n_components"] in grid
+    best_size = search.best_params_["matryoshkaprojection__n_components"]
+    assert search.best_estimator_[0].transform(X).shape == (X.shape[0], best_size)
 
 
-def test_grid_search_standalone_score():
+def test_grid_search_pipeline_matches_lda():
+    # Fisher's directions feed the same downstream LDA, so every fold scores the same.
+    X, y = load_wine(return_X_y=True)
+    cv = KFold(4, shuffle=True, random_state=0)
+    ours = GridSearchCV(make_pipeline(MatryoshkaProjection(), LinearDiscriminantAnalysis()),
+                        {"matryoshkaprojection__n_components": [1, 2]}, cv=cv).fit(X, y)
+    reference = make_pipeline(LinearDiscriminantAnalysis(solver="eigen"),
+                              LinearDiscriminantAnalysis())
+    theirs = GridSearchCV(reference, {"lineardiscriminantanalysis-1__n_components": [1, 2]},
+                          cv=cv).fit(X, y)
+
+    np.testing.assert_array_equal(ours.cv_results_["mean_test_score"],
+                                  theirs.cv_results_["mean_test_score"])
+
+
+def test_grid_search_pipeline_diabetes():
+    # One direction proportional to the least-squares fit, so a downstream linear
+    # regression on it reproduces ordinary least squares in every fold.
+    X, y = load_diabetes(return_X_y=True)
+    cv = KFold(3, shuffle=True, random_state=0)
+    pipeline = make_pipeline(MatryoshkaProjection(), LinearRegression())
+    search = GridSearchCV(pipeline, {"matryoshkaprojection__n_components": [1, 3]}, cv=cv)
+    search.fit(X, y)
+
+    expected = cross_val_score(LinearRegression(), X, y, cv=cv).mean()
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    assert scores[0] == pytest.approx(expected, rel=1e-10)
+
+
+def test_grid_search_standalone_matches_ridge():
+    X, y = load_diabetes(return_X_y=True)
+    cv = KFold(3, shuffle=True, random_state=0)
+    grid = {"alpha": [0.0, 0.1, 10.0]}
+    ours = GridSearchCV(MatryoshkaProjection(), grid, cv=cv).fit(X, y)
+    theirs = GridSearchCV(Ridge(), grid, cv=cv).fit(X, y)
+
+    np.testing.assert_allclose(ours.cv_results_["mean_test_score"],
+                               theirs.cv_results_["mean_test_score"], rtol=1e-10)
+    assert ours.best_params_ == theirs.best_params_
+
+
+def test_grid_search_standalone_classes():
     X, y = load_digits(return_X_y=True)
-    search = GridSearchCV(MatryoshkaProjection(alpha=1.0), {"n_components": [1, 5, 9]}, cv=3)
+    grid = [1, 5, 9]
+    search = GridSearchCV(MatryoshkaProjection(alpha=1.0), {"n_components": grid}, cv=3)
     search.fit(X, y)
 
     scores = search.cv_results_["mean_test_score"]
-    assert scores[2] > scores[0]
-    assert search.best_params_ == {"n_components": 9}
+    assert np.all((scores > 0) & (scores <= 1))
+    assert search.best_params_["n_components"] in grid
 
 
 # Degenerate and incomplete data.
@@ -406,8 +441,12 @@ def test_canonical_tie_at_one_warns():
 
 def test_float_n_components_selects_prefix():
     X, Y = load_linnerud(return_X_y=True)
-    full = MatryoshkaProjection().fit(X, Y)
-    cumulative = np.cumsum(full.informativeness_ratio_)
+    # The cumulative ratios of reduced-rank regression: explained target variance of
+    # each singular direction of the least-squares fit, over the total target variance.
+    X_centered = X - X.mean(axis=0)
+    Y_centered = Y - Y.mean(axis=0)
+    fitted = X_centered @ np.linalg.lstsq(X_centered, Y_centered, rcond=None)[0]
+    cumulative = np.cumsum(linalg.svdvals(fitted) ** 2) / np.sum(Y_centered**2)
 
     fraction = (cumulative[0] + cumulative[1]) / 2
     projection = MatryoshkaProjection(n_components=fraction).fit(X, Y)
@@ -420,3 +459,195 @@ def test_n_components_above_rank_raises():
         MatryoshkaProjection(n_components=14).fit(X, y)
     with pytest.raises(ValueError, match="n_components=3 must be at most 2"):
         MatryoshkaProjection(n_components=3, reconstruction_weight=0.5).fit(X[:, :2], y)
+
+
+def test_tie_at_one_ordered_by_explained_variance():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 30)) * np.linspace(3, 1, 30)
+    y = np.repeat([0, 1, 2, 3], 5)
+
+    with pytest.warns(DegenerateObjectiveWarning):
+        projection = MatryoshkaProjection().fit(X, y)
+
+    # The variance of X that each score explains: ||Sxx v||^2 / (v^T Sxx v).
+    covariance = np.cov(X, rowvar=False)
+    directions = projection.components_
+    explained = (np.sum((directions @ covariance) ** 2, axis=1)
+                 / np.einsum("ij,jk,ik->i", directions, covariance, directions))
+    assert np.all(np.diff(explained) < 0)
+
+
+def test_tie_warning_points_at_caller():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((12, 20))
+    y = np.repeat([0, 1, 2], 4)
+
+    for method in ("fit", "partial_fit"):
+        with pytest.warns(DegenerateObjectiveWarning) as record:
+            getattr(MatryoshkaProjection(), method)(X, y)
+        assert record[0].filename == __file__
+
+
+# Ridge metric, completion and fitted state.
+
+
+@pytest.mark.parametrize("alpha", [0.0, 100.0, 1e4])
+def test_transform_variance_with_ridge(alpha):
+    X, Y = load_linnerud(return_X_y=True)
+    projection = MatryoshkaProjection(alpha=alpha).fit(X, Y)
+    variances = np.var(projection.transform(X), axis=0, ddof=1)
+    np.testing.assert_allclose(variances, projection.informativeness_, rtol=1e-9)
+
+    whitened = MatryoshkaProjection(alpha=alpha, whiten=True).fit(X, Y).transform(X)
+    np.testing.assert_allclose(np.var(whitened, axis=0, ddof=1), 1.0, rtol=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1000.0])
+def test_canonical_mean_square_is_informativeness(alpha):
+    X, y = load_wine(return_X_y=True)
+    projection = MatryoshkaProjection(alpha=alpha).fit(X, y)
+    Z = projection.transform(X)
+
+    np.testing.assert_allclose(np.mean(Z**2, axis=0), projection.informativeness_, rtol=1e-9)
+
+
+def test_completion_with_ridge_stops_at_rank():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((60, 4))
+    X = np.column_stack([X, X[:, 0]])  # rank 4 of 5 columns
+    y = X[:, 1] + 0.1 * rng.standard_normal(60)
+
+    with pytest.raises(ValueError, match="n_components=5 must be at most 4"):
+        MatryoshkaProjection(n_components=5, alpha=1.0).fit(X, y)
+    projection = MatryoshkaProjection(n_components=4, alpha=1.0).fit(X, y)
+    assert projection.n_components_ == 4
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"n_components": 4}, {"n_components": 4, "alpha": 1.0},
+     {"reconstruction_weight": 0.5}, {"objective": "canonical", "n_components": 3}],
+    ids=repr,
+)
+def test_per_direction_attribute_lengths(params):
+    X, y = load_diabetes(return_X_y=True)
+    X = np.column_stack([X, X[:, :3] @ [1.0, 2.0, 0.5]])  # rank 10 of 11 columns
+    projection = MatryoshkaProjection(**params).fit(X, y)
+
+    k = projection.n_components_
+    assert projection.components_.shape == (k, X.shape[1])
+    for name in ("informativeness_", "informativeness_ratio_", "target_informativeness_",
+                 "reconstruction_informativeness_", "eigengaps_"):
+        assert getattr(projection, name).shape == (k,), name
+    assert projection.prefix_loss_.shape == (k + 1,)
+
+
+def test_failed_refit_keeps_state():
+    X, y = load_wine(return_X_y=True)
+    projection = MatryoshkaProjection().fit(X, y)
+    state = dict(projection.__dict__)
+
+    with pytest.raises(ValueError, match="No direction of X is informative"):
+        projection.fit(X, np.full(X.shape[0], 3.5))
+
+    assert projection.__dict__.keys() == state.keys()
+    for name, value in state.items():
+        assert projection.__dict__[name] is value, name
+
+
+def test_fit_from_statistics_rejects_unsorted_classes():
+    X, y = load_wine(return_X_y=True)
+    indicators = (y[:, np.newaxis] == np.array([2, 0, 1])).astype(float)
+    statistics = ScatterStatistics.from_data(X, indicators)
+
+    with pytest.raises(ValueError, match="must be unique and sorted"):
+        MatryoshkaProjection().fit_from_statistics(statistics, classes=[2, 0, 1])
+    with pytest.raises(ValueError, match="must be unique and sorted"):
+        MatryoshkaProjection().fit_from_statistics(statistics, classes=[0, 0, 1])
+
+
+def test_partial_fit_rejects_changed_classes():
+    X, y = load_wine(return_X_y=True)
+    projection = MatryoshkaProjection().partial_fit(X[:100], y[:100], classes=[0, 1, 2])
+
+    with pytest.raises(ValueError, match="differs from the classes"):
+        projection.partial_fit(X[100:], y[100:], classes=[0, 1, 2, 3])
+
+
+def test_mixed_constant_targets_prefix_loss():
+    X, _ = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    projection = MatryoshkaProjection(reconstruction_weight=0.5).fit(X, np.full(len(X), 2.0))
+
+    assert projection.prefix_loss_[-1] == pytest.approx(0.0, abs=1e-12)
+    assert projection.informativeness_ratio_.sum() == pytest.approx(1.0)
+
+
+def test_descent_reaches_ridge_basis():
+    X, Y = synthetic_regression(seed=5)
+    n_samples = X.shape[0]
+    alpha = 200.0
+    covariance_xx, covariance_xy, covariance_yy = covariances(X, Y)
+
+    # The ridge penalty alpha ||P||^2 on the prefix map adds alpha / N to the covariance.
+    ridge_covariance = covariance_xx + alpha / n_samples * np.eye(6)
+    loss, gradient = weighted_prefix_loss(covariance_xy, np.trace(covariance_yy),
+                                          np.eye(3), ridge_covariance)
+    encoder, decoder = full_prefix_descent(gradient, 3, 6, 3, seed=6, n_steps=6000, step=0.005)
+
+    projection = MatryoshkaProjection(alpha=alpha).fit(X, Y)
+    losses = [loss(decoder[:, :m] @ encoder[:m]) for m in range(4)]
+    assert_descent_reaches(encoder, projection.components_, losses,
+                           projection.prefix_loss_ * (n_samples - 1) / n_samples)
+
+
+# float32 and the sign rule.
+
+
+@pytest.mark.parametrize("kind", ["classes", "targets"])
+def test_float32_far_from_origin(kind):
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    if kind == "targets":
+        y = X[:, 0] + 0.5 * X[:, 4]
+        X = X[:, 1:]
+    X32 = (X + 1e3).astype(np.float32)
+
+    projection = MatryoshkaProjection().fit(X32, y)
+    # Reference: the same float32 values in float64, centered before fitting.
+    X64 = X32.astype(np.float64)
+    reference = MatryoshkaProjection().fit(X64 - X64.mean(axis=0), y)
+
+    assert projection.components_.dtype == np.float32
+    assert projection.informativeness_.dtype == np.float32
+    np.testing.assert_allclose(projection.informativeness_, reference.informativeness_,
+                               rtol=1e-6)
+    Z = projection.transform(X32)
+    assert Z.dtype == np.float32
+    expected = reference.transform(X64 - X64.mean(axis=0))
+    np.testing.assert_allclose(Z, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_sign_rule_on_every_path():
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    weights = np.random.default_rng(3).integers(1, 4, size=len(y))
+    incremental = MatryoshkaProjection()
+    for batch in np.array_split(np.arange(len(y)), 4):
+        incremental.partial_fit(X[batch], y[batch], classes=[0, 1, 2])
+    indicators = (y[:, np.newaxis] == [0, 1, 2]).astype(float)
+    fitted = {
+        "dense": MatryoshkaProjection().fit(X, y),
+        "sparse": MatryoshkaProjection().fit(sp.csr_matrix(X), y),
+        "weighted": MatryoshkaProjection().fit(X, y, sample_weight=weights),
+        "float32": MatryoshkaProjection().fit(X.astype(np.float32), y),
+        "partial_fit": incremental,
+        "statistics": MatryoshkaProjection().fit_from_statistics(
+            ScatterStatistics.from_data(X, indicators), classes=[0, 1, 2]),
+        "completed": MatryoshkaProjection(n_components=6).fit(X, y),
+        "mixed": MatryoshkaProjection(reconstruction_weight=0.5).fit(X, y),
+    }
+    for name, projection in fitted.items():
+        components = projection.components_
+        largest = components[np.arange(len(components)), np.argmax(np.abs(components), axis=1)]
+        assert np.all(largest > 0), name

@@ -379,8 +379,8 @@ def test_projection_direction_count(seed, n_features, case):
     if "reconstruction_weight" in params:
         assert projection.n_components_ == n_features
     else:
-        assert projection.n_components_ <= MAX_SUPERVISED_DIRECTIONS
-        assert projection.n_informative_ <= MAX_SUPERVISED_DIRECTIONS
+        assert projection.n_components_ == MAX_SUPERVISED_DIRECTIONS
+        assert projection.n_informative_ == MAX_SUPERVISED_DIRECTIONS
 
 
 def assert_monotone(estimator):
