@@ -41,33 +41,68 @@ EIGENSOLVER_ERROR_FACTOR = 10
 def rank_tolerance(largest_eigenvalue, n_samples, n_features):
     """Return the eigenvalue below which a direction is numerically zero.
 
-    A scatter matrix accumulated in float64 over n_samples rows carries a rounding error
-    of about max(n_samples, n_features) * eps times its norm, the bound that
-    numpy.linalg.matrix_rank uses for the singular values of a matrix of that size. The
-    eigensolver adds an error of the same order, so the bound is scaled by
+    The eigensolver errs by about n_features * eps times the norm. Each entry of a
+    scatter matrix summed in float64 over n_samples rows errs by about
+    sqrt(n_samples) * eps relative to its diagonal, because rounding errors of a long
+    sum add up like a random walk. The larger of the two is scaled by
     EIGENSOLVER_ERROR_FACTOR.
     """
     eps = np.finfo(np.float64).eps
-    return largest_eigenvalue * max(n_samples, n_features) * eps * EIGENSOLVER_ERROR_FACTOR
+    size = max(n_features, np.sqrt(max(n_samples, 0)))
+    return largest_eigenvalue * size * eps * EIGENSOLVER_ERROR_FACTOR
+
+
+def numerical_rank(matrix, n_samples):
+    """Return the rank of a symmetric positive semi-definite matrix, free of units.
+
+    The rank is judged on the correlation form D^-1/2 S D^-1/2, with D the diagonal of
+    S, so a feature with a small variance in its units, such as a rate next to an amount
+    in dollars, is not mistaken for rounding noise. Features with no variance do not
+    count.
+    """
+    diagonal = np.diag(matrix)
+    positive = np.flatnonzero(diagonal > 0)
+    if positive.size == 0:
+        return 0
+    scale = 1 / np.sqrt(diagonal[positive])
+    correlation = matrix[np.ix_(positive, positive)] * np.outer(scale, scale)
+    values = linalg.eigvalsh((correlation + correlation.T) / 2)
+    tolerance = rank_tolerance(values[-1], n_samples, positive.size)
+    return int(np.count_nonzero(values > tolerance))
 
 
 def eigh_descending(matrix, n_samples):
-    """Return the eigenpairs of a symmetric matrix above the rank cut, largest first."""
+    """Return the eigenpairs of a symmetric matrix above the rank cut, largest first.
+
+    The rank comes from numerical_rank. Eigenvalues below the eigensolver's own error
+    are cut too, because they are not resolved even when the rank says they exist.
+    """
     matrix = (matrix + matrix.T) / 2
     eigenvalues, vectors = linalg.eigh(matrix)
     eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]
 
     largest = max(eigenvalues[0], 0.0) if eigenvalues.size else 0.0
-    tolerance = rank_tolerance(largest, n_samples, matrix.shape[0])
-    rank = int(np.count_nonzero(eigenvalues > tolerance)) if largest > 0 else 0
+    resolved = rank_tolerance(largest, 0, matrix.shape[0])
+    rank = 0
+    if largest > 0:
+        rank = min(numerical_rank(matrix, n_samples),
+                   int(np.count_nonzero(eigenvalues > resolved)))
     next_eigenvalue = max(float(eigenvalues[rank]), 0.0) if rank < eigenvalues.size else 0.0
     return OrderedEigenbasis(eigenvalues[:rank], vectors[:, :rank], next_eigenvalue)
 
 
 def whitening_basis(metric, n_samples):
-    """Return W with W^T metric W = I, spanning the numerical range of the metric."""
-    basis = eigh_descending(metric, n_samples)
-    return basis.vectors / np.sqrt(basis.eigenvalues)
+    """Return W with W^T metric W = I, spanning the numerical range of the metric.
+
+    The metric is scaled to its correlation form first, so that features of very
+    different units are whitened as accurately as features of one unit.
+    """
+    diagonal = np.diag(metric)
+    scale = np.zeros_like(diagonal)
+    positive = diagonal > 0
+    scale[positive] = 1 / np.sqrt(diagonal[positive])
+    basis = eigh_descending(metric * np.outer(scale, scale), n_samples)
+    return scale[:, np.newaxis] * basis.vectors / np.sqrt(basis.eigenvalues)
 
 
 def sign_rule_signs(directions):

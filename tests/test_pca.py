@@ -812,3 +812,13 @@ def test_failed_refit_keeps_state():
     assert pca.__dict__.keys() == state.keys()
     for name, value in state.items():
         assert pca.__dict__[name] is value, name
+
+
+def test_rank_ignores_feature_units():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(5e4, 1e5, 20_000), rng.normal(0.05, 0.02, 20_000)])
+
+    ours = MatryoshkaPCA(n_components=2).fit(X)
+    theirs = PCA(n_components=2, svd_solver="full").fit(X)
+
+    np.testing.assert_allclose(ours.explained_variance_, theirs.explained_variance_, rtol=1e-6)

@@ -651,3 +651,42 @@ def test_sign_rule_on_every_path():
         components = projection.components_
         largest = components[np.arange(len(components)), np.argmax(np.abs(components), axis=1)]
         assert np.all(largest > 0), name
+
+
+def unit_mixed_data(n_samples=20_000, seed=0):
+    """Return an amount in dollars next to a rate, whose variances differ by 1e14."""
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.normal(5e4, 1e5, n_samples), rng.normal(0.05, 0.02, n_samples)])
+    return X, rng
+
+
+def test_rank_ignores_feature_units():
+    X, rng = unit_mixed_data()
+    y = 100 * X[:, 1] + rng.normal(0, 0.5, len(X))
+    labels = (X[:, 1] > 0.05).astype(int)
+
+    regression = MatryoshkaProjection().fit(X, y)
+    classes = MatryoshkaProjection().fit(X, labels)
+
+    # Least squares on standardized columns; scikit-learn's LinearRegression cuts the
+    # rate's singular value on these raw units (version 1.9.1) and scores about 0.
+    standardized = (X - X.mean(axis=0)) / X.std(axis=0)
+    centered_y = y - y.mean()
+    residual = centered_y - standardized @ np.linalg.lstsq(standardized, centered_y, rcond=None)[0]
+    expected = 1 - residual @ residual / (centered_y @ centered_y)
+    assert regression.score(X, y) == pytest.approx(expected, rel=1e-9)
+    lda = LinearDiscriminantAnalysis(solver="eigen").fit(X, labels)
+    assert classes.score(X, labels) == lda.score(X, labels)
+
+
+def test_rank_resolves_near_collinear_pair():
+    # Two sensors of one quantity; only their tiny difference carries the label.
+    rng = np.random.default_rng(4)
+    signal = rng.standard_normal(50_000)
+    X = np.column_stack([signal + 1e-6 * rng.standard_normal(50_000),
+                         signal + 1e-6 * rng.standard_normal(50_000)])
+    labels = (X[:, 0] > X[:, 1]).astype(int)
+
+    projection = MatryoshkaProjection().fit(X, labels)
+    lda = LinearDiscriminantAnalysis(solver="eigen").fit(X, labels)
+    assert projection.score(X, labels) == lda.score(X, labels)
