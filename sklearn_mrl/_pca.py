@@ -254,8 +254,10 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         check_weight_sum(statistics.weight_sum)
         if rank == 0:
             raise ValueError(
-                "The data has no variance: every sample with positive weight is the same "
-                "point, so no direction can be fitted. Pass at least 2 distinct samples."
+                "The scatter matrix of X is zero: every sample with positive weight is "
+                "the same point, or the values are so small that their squares underflow "
+                "float64 (below about 1e-154). Pass at least 2 distinct samples, or "
+                "rescale X."
             )
 
         # Prefix size from n_components, then the sign rule on the kept directions.
@@ -281,7 +283,9 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         # a positive one would make noise_variance_ tiny instead of 0.
         if n_components == rank:
             prefix_loss[-1] = 0.0
-        n_discarded = min(statistics.n_samples, n_features) - n_components
+        # Frequency weights: rows repeated by their weight, so up to floor(N) samples.
+        n_effective = max(statistics.n_samples, int(statistics.weight_sum))
+        n_discarded = min(n_effective, n_features) - n_components
         noise_variance = prefix_loss[-1] / n_discarded if n_discarded > 0 else 0.0
 
         self.__dict__.pop("_not_ready_message", None)

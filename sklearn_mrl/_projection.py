@@ -213,11 +213,11 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         X = validate_data(
             self, X, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES, ensure_min_samples=2
         )
-        y = _check_targets(y)
+        y, stored_as_float = _check_targets(y)
         check_consistent_length(X, y)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
 
-        classes = _unique_labels(y) if self._is_class_labels(y) else None
+        classes = _unique_labels(y) if self._is_class_labels(y, stored_as_float) else None
         Y = self._encode_targets(y, classes)
         statistics = ScatterStatistics.from_data(X, Y, sample_weight)
         n_tied = self._fit_statistics(statistics, X.dtype, classes, y.ndim, incremental=False)
@@ -253,9 +253,14 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         X = validate_data(
             self, X, reset=first_batch, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES
         )
-        y = _check_targets(y)
+        y, stored_as_float = _check_targets(y)
         check_consistent_length(X, y)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if isinstance(self.n_components, numbers.Integral) and self.n_components > X.shape[1]:
+            raise ValueError(
+                f"n_components={self.n_components} must be at most n_features="
+                f"{X.shape[1]}; reduce n_components or set it to None."
+            )
 
         if first_batch:
             if classes is not None and self.objective == "regression":
@@ -266,7 +271,7 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
                 )
             if classes is not None:
                 classes = _unique_labels(np.asarray(classes))
-            elif self._is_class_labels(y):
+            elif self._is_class_labels(y, stored_as_float):
                 classes = _unique_labels(y)
             y_ndim = y.ndim
         else:
@@ -334,16 +339,16 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         warn_tie_at_one(n_tied, stacklevel=PUBLIC_CALLER)
         return self
 
-    def _is_class_labels(self, y):
+    def _is_class_labels(self, y, stored_as_float):
         """Return whether y is read as class labels under this objective.
 
         "canonical" reads any binary or multiclass y as labels. "auto" does so only for
-        labels stored as integers, booleans, strings or categories: float targets are
-        continuous even when their values are whole numbers.
+        labels stored as integers, booleans, strings or categories, in numpy, pandas or
+        Arrow dtypes: float targets are continuous even when their values are whole.
         """
         if self.objective == "regression":
             return False
-        if self.objective == "auto" and np.asarray(y).dtype.kind in "fc":
+        if self.objective == "auto" and stored_as_float:
             return False
         return type_of_target(y, input_name="y") in ("binary", "multiclass")
 
@@ -442,7 +447,8 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         self.n_components_ = components.shape[0]
         self.n_informative_ = solution.n_informative
         self.informativeness_ = informativeness.astype(dtype)
-        self.informativeness_ratio_ = (informativeness / total).astype(dtype)
+        ratio = informativeness / total if total > 0 else np.zeros_like(informativeness)
+        self.informativeness_ratio_ = ratio.astype(dtype)
         self.target_informativeness_ = (solution.target_part / units).astype(dtype)
         self.reconstruction_informativeness_ = (
             solution.reconstruction_part / units
@@ -550,6 +556,7 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
 
 
 def _check_targets(y):
+    """Validate y and return it as an array, with whether it arrived as floats."""
     if y is None:
         raise ValueError(
             "MatryoshkaProjection requires y to be passed, but the target y is None. "
@@ -567,15 +574,32 @@ def _check_targets(y):
                 f"Input y contains None or NaN as the label of {n_missing} samples. Remove "
                 "those samples or give them a label."
             )
+        _unique_labels(values, minimum=1)
+    # The dtype before conversion decides "auto": check_array turns pandas nullable and
+    # Arrow integer or boolean labels into float64.
+    dtypes = list(y.dtypes) if hasattr(y, "columns") else [getattr(y, "dtype", values.dtype)]
+    stored_as_float = all(
+        pd.api.types.is_float_dtype(dtype) or pd.api.types.is_complex_dtype(dtype)
+        for dtype in dtypes
+    )
+
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
     if y.ndim == 2 and y.shape[1] == 1 and type_of_target(y) in ("binary", "multiclass"):
         y = y.ravel()
-    return y
+    return y, stored_as_float
 
 
-def _unique_labels(y):
-    classes = np.unique(y)
-    if classes.size < 2:
+def _unique_labels(y, minimum=2):
+    """Return the sorted unique labels, raising unless there are at least minimum."""
+    try:
+        classes = np.unique(y)
+    except TypeError:
+        types = sorted({type(label).__name__ for label in np.ravel(y)})
+        raise ValueError(
+            f"The class labels mix the types {types}, which cannot be sorted; convert "
+            "them to one type, for example with y.astype(str)."
+        ) from None
+    if classes.size < minimum:
         raise ValueError(
             f"The class labels contain only 1 class ({classes.tolist()}); "
             "MatryoshkaProjection needs at least 2 classes."

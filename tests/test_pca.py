@@ -798,7 +798,7 @@ def test_fit_small_weight_sum_raises():
 def test_fit_constant_data_raises():
     X = np.full((10, 3), 1.7e8)
 
-    with pytest.raises(ValueError, match="The data has no variance"):
+    with pytest.raises(ValueError, match="The scatter matrix of X is zero"):
         MatryoshkaPCA().fit(X)
 
 
@@ -806,7 +806,7 @@ def test_failed_refit_keeps_state():
     pca = MatryoshkaPCA(n_components=2).fit(make_data())
     state = dict(pca.__dict__)
 
-    with pytest.raises(ValueError, match="no variance"):
+    with pytest.raises(ValueError, match="scatter matrix of X is zero"):
         pca.fit(np.ones((10, 6)))
 
     assert pca.__dict__.keys() == state.keys()
@@ -822,3 +822,14 @@ def test_rank_ignores_feature_units():
     theirs = PCA(n_components=2, svd_solver="full").fit(X)
 
     np.testing.assert_allclose(ours.explained_variance_, theirs.explained_variance_, rtol=1e-6)
+
+
+def test_weights_equal_repetition_few_rows():
+    # Fewer distinct rows than features: the noise variance averages over as many
+    # discarded directions as the repeated data has.
+    X = np.random.default_rng(17).normal(size=(4, 6))
+    weighted = MatryoshkaPCA(n_components=1).fit(X, sample_weight=[3, 3, 3, 3])
+    reference = PCA(n_components=1, svd_solver="full").fit(np.repeat(X, 3, axis=0))
+
+    assert weighted.noise_variance_ == pytest.approx(reference.noise_variance_, rel=1e-10)
+    assert weighted.score(X) == pytest.approx(reference.score(X), rel=1e-10)

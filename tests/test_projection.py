@@ -9,6 +9,7 @@ gradient descent on the full-prefix loss written from the scatter matrices.
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from scipy import linalg
@@ -690,3 +691,37 @@ def test_rank_resolves_near_collinear_pair():
     projection = MatryoshkaProjection().fit(X, labels)
     lda = LinearDiscriminantAnalysis(solver="eigen").fit(X, labels)
     assert projection.score(X, labels) == lda.score(X, labels)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        pd.Series([0, 1] * 30, dtype="Int64"),
+        pd.Series([False, True] * 30, dtype="boolean"),
+        pd.Series([0, 1] * 30, dtype="int64[pyarrow]"),
+    ],
+    ids=["Int64", "boolean", "int64_pyarrow"],
+)
+def test_auto_reads_nullable_labels_as_classes(labels):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4)) + np.asarray(labels, dtype=float)[:, np.newaxis]
+
+    projection = MatryoshkaProjection().fit(X, labels)
+    reference = MatryoshkaProjection().fit(X, np.asarray(labels, dtype=int))
+
+    assert projection.classes_.size == 2
+    np.testing.assert_allclose(projection.informativeness_, reference.informativeness_)
+
+
+def test_mixed_label_types_rejected():
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    with pytest.raises(ValueError, match="mix the types"):
+        MatryoshkaProjection(objective="canonical").fit(X, np.array(["a", 1] * 10, dtype=object))
+
+
+def test_constant_target_completion_has_zero_ratio():
+    X, _ = load_wine(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        projection = MatryoshkaProjection(n_components=2).fit(X, np.full(len(X), 1.5))
+    np.testing.assert_array_equal(projection.informativeness_ratio_, 0.0)
