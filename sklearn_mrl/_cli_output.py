@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from ._encoding import plural
+from ._encoding_messages import plural
 from ._tabular import AtomicFile, InputError, error_text
 
 # The progress display appears only for runs longer than this many seconds.

@@ -9,24 +9,24 @@ Each row block is centered on its own mean before its scatter is formed. The sca
 the blocks and of their means then add up as in the pairwise update of Chan, Golub and
 LeVeque (1979, "Updating formulae and a pairwise algorithm for computing sample
 variances"). The naive form X^T X - N m m^T is never used for dense data, because it
-cancels every significant digit when the mean is large next to the spread.
+cancels every significant digit when the mean is large next to the spread. The
+row-block kernels are in _accumulate.py.
 """
 
 import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import blas
-from sklearn.utils import assert_all_finite, check_array
+from sklearn.utils import check_array
 
-# Rows per dense block are chosen so that one float64 block of [X, Y] takes about this
-# many bytes, which keeps the centered block in cache while its scatter is formed.
-DEFAULT_BLOCK_BYTES = 2 * 2**20
-
-# A block has at least this many rows, so that the O(n_features^2) work per block (the
-# merge of a sparse block) stays small next to the O(rows * n_features^2) product that
-# forms its scatter.
-MIN_BLOCK_ROWS = 256
+# _base.py and the tests import both block-size constants from this module.
+from ._accumulate import (  # noqa: F401
+    DEFAULT_BLOCK_BYTES,
+    MIN_BLOCK_ROWS,
+    _dense_statistics,
+    _sparse_statistics,
+)
+from ._validation import check_sample_weight
 
 
 class ScatterStatistics:
@@ -130,8 +130,12 @@ class ScatterStatistics:
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; None gives every row weight 1.
         block_bytes : int, default=2 MiB
-            Approximate size of one float64 row block, the only extra memory of the
-            pass apart from O((n_features + n_targets)^2).
+            Approximate size of one float64 row block. For a NumPy array of numeric
+            dtype, a CSR matrix or a DataFrame, the row blocks are the only extra
+            memory of the pass apart from O((n_features + n_targets)^2). Other X is
+            first converted as a whole: a CSC or COO matrix to one CSR copy, a list
+            or an object array to one NumPy array. Y and sample_weight are copied
+            when they are not float64 arrays.
 
         Returns
         -------
@@ -183,11 +187,23 @@ class ScatterStatistics:
                 "non-negative."
             )
 
-        statistics = cls(width - n_targets, n_targets)
+        symmetric_scatter = (scatter + scatter.T) / 2
+        return cls._from_arrays(
+            weight_sum, n_samples, mean, symmetric_scatter, n_targets=n_targets
+        )
+
+    @classmethod
+    def _from_arrays(cls, weight_sum, n_samples, mean, scatter, *, n_targets):
+        """Build statistics that store the given mean and scatter arrays, not copies.
+
+        The arrays are not checked, so the caller passes float64 arrays of matching
+        shapes and does not modify them afterwards.
+        """
+        statistics = cls(mean.shape[0] - n_targets, n_targets)
         statistics.weight_sum = float(weight_sum)
         statistics.n_samples = int(n_samples)
         statistics._mean = mean
-        statistics._scatter = (scatter + scatter.T) / 2
+        statistics._scatter = scatter
         return statistics
 
     def update(self, X, Y=None, sample_weight=None, *, block_bytes=DEFAULT_BLOCK_BYTES):
@@ -214,21 +230,23 @@ class ScatterStatistics:
 
     def copy(self):
         """Return an independent copy."""
-        new = ScatterStatistics(self.n_features, self.n_targets)
-        new.weight_sum = self.weight_sum
-        new.n_samples = self.n_samples
-        new._mean = self._mean.copy()
-        new._scatter = self._scatter.copy()
-        return new
+        return ScatterStatistics._from_arrays(
+            self.weight_sum,
+            self.n_samples,
+            self._mean.copy(),
+            self._scatter.copy(),
+            n_targets=self.n_targets,
+        )
 
     def without_targets(self):
         """Return an independent copy of the statistics of X alone, with n_targets=0."""
-        new = ScatterStatistics(self.n_features)
-        new.weight_sum = self.weight_sum
-        new.n_samples = self.n_samples
-        new._mean = self.mean_x.copy()
-        new._scatter = self.scatter_xx.copy()
-        return new
+        return ScatterStatistics._from_arrays(
+            self.weight_sum,
+            self.n_samples,
+            self.mean_x.copy(),
+            self.scatter_xx.copy(),
+            n_targets=0,
+        )
 
     def __add__(self, other):
         self._check_compatible(other)
@@ -248,22 +266,25 @@ class ScatterStatistics:
                 "Subtract only statistics of a subset of the rows."
             )
 
-        result = ScatterStatistics(self.n_features, self.n_targets)
         if other.weight_sum == 0:
             return self.copy()
         if remaining_weight <= tolerance:
-            return result
+            return ScatterStatistics(self.n_features, self.n_targets)
 
         # Invert the pairwise update: N m = Na ma + Nb mb, Sxx = Sa + Sb + (Na Nb / N) d d^T.
         delta_from_part = self._mean - other._mean
         remaining_mean = self._mean + delta_from_part * (other.weight_sum / remaining_weight)
         delta = other._mean - remaining_mean
         coefficient = remaining_weight * other.weight_sum / self.weight_sum
-        result.weight_sum = remaining_weight
-        result.n_samples = self.n_samples - other.n_samples
-        result._mean = remaining_mean
-        result._scatter = self._scatter - other._scatter - coefficient * np.outer(delta, delta)
-        return result
+        correction = coefficient * np.outer(delta, delta)
+        remaining_scatter = self._scatter - other._scatter - correction
+        return ScatterStatistics._from_arrays(
+            remaining_weight,
+            self.n_samples - other.n_samples,
+            remaining_mean,
+            remaining_scatter,
+            n_targets=self.n_targets,
+        )
 
     def __repr__(self):
         return (
@@ -344,53 +365,9 @@ class ScatterStatistics:
                     "to match X and these statistics."
                 )
 
-        if sample_weight is not None:
-            sample_weight = check_array(
-                sample_weight,
-                ensure_2d=False,
-                dtype=np.float64,
-                ensure_min_samples=0,
-                input_name="sample_weight",
-            )
-            if sample_weight.shape != (n_rows,):
-                raise ValueError(
-                    f"sample_weight has shape {sample_weight.shape}; expected ({n_rows},)."
-                )
-            if np.any(sample_weight < 0):
-                raise ValueError(
-                    f"sample_weight must be non-negative; got {sample_weight.min()!r}. "
-                    "Remove rows instead of giving them negative weight."
-                )
+        # All-zero weights give empty statistics, the identity of merging.
+        sample_weight = check_sample_weight(sample_weight, n_rows, allow_all_zero=True)
         return X, Y, sample_weight
-
-
-class _PairwiseMerge:
-    """Merge block statistics as a balanced binary tree, as pairwise summation does.
-
-    Merging k blocks one after another lets the rounding error of the running mean grow
-    with k, and that error enters the scatter through every later update. A tree keeps
-    the depth, and so the growth, at log2(k), and holds one partial result per level.
-    """
-
-    def __init__(self):
-        self._levels = []  # (number of blocks, statistics), sizes strictly decreasing
-
-    def add(self, block):
-        size = 1
-        while self._levels and self._levels[-1][0] == size:
-            _, partial = self._levels.pop()
-            partial._merge(block)
-            block = partial
-            size *= 2
-        self._levels.append((size, block))
-
-    def result(self):
-        combined = None
-        for _, partial in reversed(self._levels):
-            if combined is not None:
-                partial._merge(combined)
-            combined = partial
-        return combined
 
 
 def _n_columns(array, name, allow_1d=False):
@@ -405,260 +382,3 @@ def _n_columns(array, name, allow_1d=False):
             f"{name}.reshape(1, -1) or a single feature with {name}.reshape(-1, 1)."
         )
     return shape[1]
-
-
-def _dense_rows(X, start, stop):
-    """Return rows start:stop of an array or DataFrame as a float64-convertible array.
-
-    Rows of a DataFrame are checked for NaN and infinity here, because a DataFrame is
-    never converted as a whole. Rows of an array are checked by the caller.
-    """
-    if hasattr(X, "iloc"):
-        rows = X.iloc[start:stop].to_numpy(dtype=np.float64, na_value=np.nan)
-    elif not isinstance(X, np.ndarray) and hasattr(X, "to_numpy"):
-        rows = X[start:stop].to_numpy().astype(np.float64)
-    else:
-        return X[start:stop]
-    assert_all_finite(rows, input_name="X")
-    return rows
-
-
-def _block_result(n_features, n_targets, weight_sum, n_samples, mean, scatter):
-    block = ScatterStatistics(n_features, n_targets)
-    block.weight_sum = float(weight_sum)
-    block.n_samples = int(n_samples)
-    block._mean = mean
-    block._scatter = scatter
-    return block
-
-
-def _dense_statistics(X, Y, sample_weight, n_targets, block_bytes):
-    """Compute the statistics of dense rows, in groups of row blocks.
-
-    A group has at most as many blocks as a block has rows, so that the block means
-    of a group take no more memory than one block. Groups are merged as a tree.
-    """
-    n_rows, n_features = X.shape
-    width = n_features + n_targets
-    block_rows = max(MIN_BLOCK_ROWS, block_bytes // (8 * width))
-    group_rows = block_rows * block_rows
-    buffer = np.empty((min(block_rows, n_rows), width))
-    tree = _PairwiseMerge()
-    for start in range(0, n_rows, group_rows):
-        stop = min(start + group_rows, n_rows)
-        tree.add(_dense_group_statistics(X, Y, sample_weight, start, stop, buffer))
-    return tree.result()
-
-
-def _dense_group_statistics(X, Y, sample_weight, start, stop, buffer):
-    """Compute the statistics of rows start:stop, one block of len(buffer) rows at a time.
-
-    Each block is centered on its own mean and its scatter is added into one
-    accumulator by a BLAS rank-k update (syrk), which forms only the upper triangle
-    and needs no temporary matrix per block. The scatter between the block means is
-    added once, at the end:
-
-        S = sum_b S_b + sum_b W_b (m_b - m) (m_b - m)^T,
-
-    the decomposition that the pairwise update applies to two parts at a time. Block
-    means are kept as offsets from the first row of the group, so that this term is
-    formed from differences of nearby values and loses no digits to a large mean.
-    """
-    block_rows, width = buffer.shape
-    n_features = X.shape[1]
-    n_blocks = -(-(stop - start) // block_rows)
-    within = np.zeros((width, width), order="F")
-    mean_offsets = np.zeros((n_blocks, width))
-    block_weights = np.zeros(n_blocks)
-    n_samples = 0
-    reference = None
-
-    for index, block_start in enumerate(range(start, stop, block_rows)):
-        block_stop = min(block_start + block_rows, stop)
-        x_block = _dense_rows(X, block_start, block_stop)
-        weights = None if sample_weight is None else sample_weight[block_start:block_stop]
-        if weights is not None and not np.any(weights):
-            assert_all_finite(x_block, input_name="X")
-            continue
-
-        # NaN or infinity in X is reported by _raise_if_block_not_finite below, by
-        # name; the RuntimeWarning of the arithmetic on it would only precede that.
-        with np.errstate(invalid="ignore"):
-            shift, shifted_mean, weight_sum, n_block_samples = _center_block(
-                x_block, Y, weights, block_start, block_stop, buffer
-            )
-
-        # joint.T is Fortran-ordered, so syrk reads the block in place: within += J^T J.
-        joint = buffer[: block_stop - block_start]
-        within = blas.dsyrk(1.0, joint.T, beta=1.0, c=within, overwrite_c=True)
-        _raise_if_block_not_finite(shifted_mean, within, x_block, block_start, block_stop)
-
-        if reference is None:
-            reference = shift
-        mean_offsets[index] = (shift - reference) + shifted_mean
-        block_weights[index] = weight_sum
-        n_samples += n_block_samples
-
-    n_targets = width - n_features
-    weight_sum = block_weights.sum()
-    if weight_sum == 0:
-        return _block_result(
-            n_features, n_targets, 0.0, 0, np.zeros(width), np.zeros((width, width))
-        )
-
-    mean_offset = (block_weights @ mean_offsets) / weight_sum
-    deviations = (mean_offsets - mean_offset) * np.sqrt(block_weights)[:, np.newaxis]
-    scatter = np.triu(within)
-    scatter += np.triu(within, 1).T
-    scatter += deviations.T @ deviations
-    mean = reference + mean_offset
-    return _block_result(n_features, n_targets, weight_sum, n_samples, mean, scatter)
-
-
-def _center_block(x_block, Y, weights, start, stop, buffer):
-    """Write the centered (and weighted) rows start:stop of [X, Y] into buffer.
-
-    Returns the first row of the block (the shift), the block mean minus the shift,
-    the weight sum and the number of rows with positive weight. The rows in the
-    buffer are sqrt(w_i) (z_i - mean), so that their Gram matrix is the block scatter.
-    """
-    n_rows, n_features = x_block.shape
-    width = buffer.shape[1]
-    joint = buffer[:n_rows]
-
-    # Shift by the first row before the mean is formed, so that a constant column
-    # becomes exactly 0 and gets an exact mean and a zero scatter. Without the shift,
-    # the rounding of sum(x) / n leaves a constant column of a value such as 1.7e8 with
-    # a spurious variance above the rank tolerance of the eigensolver.
-    shift = np.empty(width)
-    shift[:n_features] = x_block[0]
-    np.subtract(x_block, shift[:n_features], out=joint[:, :n_features])
-    if Y is not None:
-        shift[n_features:] = Y[start]
-        np.subtract(Y[start:stop], shift[n_features:], out=joint[:, n_features:])
-
-    # The sums are matrix-vector products (BLAS gemv), several times faster than
-    # numpy's sum along axis 0 for a C-ordered block.
-    if weights is None:
-        shifted_mean = (np.ones(n_rows) @ joint) / n_rows
-        joint -= shifted_mean
-        return shift, shifted_mean, float(n_rows), n_rows
-
-    weight_sum = weights.sum()
-    shifted_mean = (weights @ joint) / weight_sum
-    joint -= shifted_mean
-    joint *= np.sqrt(weights)[:, np.newaxis]
-    return shift, shifted_mean, weight_sum, np.count_nonzero(weights)
-
-
-def _sparse_statistics(X, Y, sample_weight, block_bytes):
-    """Compute the statistics of CSR rows, block by block, merged as a balanced tree."""
-    n_rows = X.shape[0]
-    n_targets = 0 if Y is None else Y.shape[1]
-    block_rows = _sparse_block_rows(X, n_targets, block_bytes)
-    tree = _PairwiseMerge()
-    for start in range(0, n_rows, block_rows):
-        stop = min(start + block_rows, n_rows)
-        weights = None if sample_weight is None else sample_weight[start:stop]
-        y_block = None if Y is None else Y[start:stop]
-        block = _sparse_block_statistics(X[start:stop], y_block, weights)
-        _raise_if_not_finite(block, start, stop)
-        tree.add(block)
-    return tree.result()
-
-
-def _sparse_block_rows(X, n_targets, block_bytes):
-    """Choose rows per sparse block from the average number of stored entries per row."""
-    entries_per_row = max(X.nnz / max(X.shape[0], 1), 1.0) + n_targets
-    return max(MIN_BLOCK_ROWS, int(block_bytes // (12 * entries_per_row)))
-
-
-def _sparse_block_statistics(x_block, y_block, weights):
-    """Compute the statistics of one CSR block without densifying its sparse columns.
-
-    For a column with at most half of its entries stored, the cancellation in
-    B^T W B - N m m^T is bounded: m_j^2 / var_j <= p / (1 - p) <= 1 for a stored
-    fraction p. Such columns use that form. Denser columns, and every target, are
-    densified within the block and centered before their products are formed.
-    """
-    n_rows, n_features = x_block.shape
-    n_targets = 0 if y_block is None else y_block.shape[1]
-    width = n_features + n_targets
-    if weights is None:
-        weights = np.ones(n_rows)
-    weight_sum = weights.sum()
-    if weight_sum == 0:
-        return _block_result(
-            n_features, n_targets, 0.0, 0, np.zeros(width), np.zeros((width, width))
-        )
-
-    x_block = x_block.astype(np.float64)
-    stored_per_column = np.bincount(x_block.indices, minlength=n_features)
-    dense_columns = np.flatnonzero(stored_per_column > n_rows / 2)
-    sparse_columns = np.flatnonzero(stored_per_column <= n_rows / 2)
-
-    # The dense part D holds the dense X columns and the targets, centered.
-    dense_part = x_block[:, dense_columns].toarray()
-    if y_block is not None:
-        dense_part = np.hstack([dense_part, y_block])
-    # Shift by the first row, as for dense blocks, so that constant columns stay exact.
-    dense_shift = dense_part[0].copy()
-    dense_part -= dense_shift
-    dense_shifted_mean = (weights @ dense_part) / weight_sum
-    dense_part -= dense_shifted_mean
-    dense_mean = dense_shift + dense_shifted_mean
-    weighted_dense = dense_part * weights[:, np.newaxis]
-
-    sparse_part = x_block[:, sparse_columns]
-    weighted_sparse = sp.diags(weights) @ sparse_part
-    sparse_mean = np.asarray(weighted_sparse.sum(axis=0)).ravel() / weight_sum
-    sparse_gram = (sparse_part.T @ weighted_sparse).toarray()
-    sparse_scatter = sparse_gram - weight_sum * np.outer(sparse_mean, sparse_mean)
-    # Centering the dense side alone is exact here, because sum_i w_i d_i = 0.
-    cross_scatter = np.asarray(sparse_part.T @ weighted_dense)
-    dense_scatter = dense_part.T @ weighted_dense
-
-    dense_index = np.concatenate([dense_columns, np.arange(n_features, width)])
-    mean = np.empty(width)
-    mean[sparse_columns] = sparse_mean
-    mean[dense_index] = dense_mean
-    scatter = np.empty((width, width))
-    scatter[np.ix_(sparse_columns, sparse_columns)] = sparse_scatter
-    scatter[np.ix_(sparse_columns, dense_index)] = cross_scatter
-    scatter[np.ix_(dense_index, sparse_columns)] = cross_scatter.T
-    scatter[np.ix_(dense_index, dense_index)] = dense_scatter
-    n_samples = np.count_nonzero(weights)
-    return _block_result(n_features, n_targets, weight_sum, n_samples, mean, scatter)
-
-
-def _raise_if_not_finite(block, start, stop):
-    """Raise if a sparse block produced NaN or infinity from finite but very large input.
-
-    NaN and infinity in the input are rejected before, by name, unless scikit-learn's
-    assume_finite option turns that check off.
-    """
-    if np.isfinite(block._scatter).all() and np.isfinite(block._mean).all():
-        return
-    raise _not_finite_error(start, stop)
-
-
-def _raise_if_block_not_finite(shifted_mean, within, x_block, start, stop):
-    """Raise if a dense block made its mean or the accumulated scatter not finite.
-
-    NaN or infinity in a row makes the block mean not finite; finite values whose
-    squares overflow make a diagonal entry infinite, and every other entry is bounded
-    by the diagonal. So O(width) values show both, and only a failing block is scanned
-    again, to name NaN or infinity in X as scikit-learn does.
-    """
-    if np.isfinite(shifted_mean).all() and np.isfinite(np.diagonal(within)).all():
-        return
-    assert_all_finite(x_block, input_name="X")
-    raise _not_finite_error(start, stop)
-
-
-def _not_finite_error(start, stop):
-    return ValueError(
-        f"The statistics of rows {start} to {stop - 1} are not finite: X, Y or "
-        "sample_weight contains values whose products overflow float64, or NaN or "
-        "infinity while assume_finite is set. Rescale the data or remove those values."
-    )

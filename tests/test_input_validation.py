@@ -625,7 +625,7 @@ def test_pca_sample_weight_sum_at_most_one():
     "weights, message",
     [
         (np.where(np.arange(60) == 7, -2.0, 1.0), r"non-negative; got .*-2\.0"),
-        (np.ones(59), r"sample_weight has shape \(59,\); expected \(60,\)"),
+        (np.ones(59), r"sample_weight has shape \(59,\), but X has 60 samples"),
     ],
     ids=["negative", "short"],
 )

@@ -1,5 +1,7 @@
 """Tests of ScatterStatistics against a direct two-pass float64 computation."""
 
+import tracemalloc
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -180,6 +182,71 @@ def test_from_data_sparse_uniform_columns(density):
     statistics = ScatterStatistics.from_data(X, block_bytes=SMALL_BLOCK_BYTES)
 
     assert_matches_reference(statistics, X)
+
+
+def test_from_data_sparse_weight_on_stored_rows():
+    # Column 0 is stored in about 10% of the rows, but those rows carry almost all the
+    # weight, so its weighted mean 1e6 is large next to its weighted spread of about 3.5.
+    # The form B^T W B - N m m^T would cancel about 11 of the 16 digits of its scatter.
+    rng = np.random.default_rng(2)
+    stored = rng.uniform(size=N_ROWS) < 0.1
+    X = rng.standard_normal((N_ROWS, N_FEATURES))
+    X[:, 0] = np.where(stored, 1e6 + rng.standard_normal(N_ROWS), 0.0)
+    weights = np.where(stored, 1.0, 1e-12)
+
+    statistics = ScatterStatistics.from_data(
+        sp.csr_matrix(X), sample_weight=weights, block_bytes=SMALL_BLOCK_BYTES
+    )
+
+    # 1e-11 relative, as for dense data with offset 1e6 in test_from_data_large_offset.
+    assert_matches_reference(statistics, X, sample_weight=weights, rtol=1e-11)
+
+
+def heavy_dense_rows_data(n_rows, n_features, seed=3):
+    """Return CSR data with one entry per row, except every 1000th row, which stores
+    every column, and weights of 10000 on those rows and 1 on the others.
+
+    Those rows carry about 90% of the weight, so every column is densified.
+    """
+    rng = np.random.default_rng(seed)
+    is_heavy = np.arange(n_rows) % 1000 == 0
+    light_rows = np.flatnonzero(~is_heavy)
+    heavy_rows = np.flatnonzero(is_heavy)
+    rows = np.concatenate([light_rows, np.repeat(heavy_rows, n_features)])
+    columns = np.concatenate(
+        [
+            rng.integers(0, n_features, light_rows.size),
+            np.tile(np.arange(n_features), heavy_rows.size),
+        ]
+    )
+    values = rng.standard_normal(rows.size)
+    X = sp.csr_matrix((values, (rows, columns)), shape=(n_rows, n_features))
+    weights = np.where(is_heavy, 10000.0, 1.0)
+    return X, weights
+
+
+def test_from_data_sparse_heavy_dense_rows():
+    X, weights = heavy_dense_rows_data(n_rows=8000, n_features=100)
+
+    statistics = ScatterStatistics.from_data(X, sample_weight=weights)
+
+    assert_matches_reference(statistics, X, sample_weight=weights)
+
+
+def test_from_data_sparse_heavy_rows_memory():
+    # The 30000 rows fit in one default block. Densified whole, that block would take
+    # 30000 * 200 * 8 bytes = 46 MiB per copy, but its parts of 1310 rows take 2 MiB
+    # each. The bound of 24 MiB leaves room for several copies of a part.
+    X, weights = heavy_dense_rows_data(n_rows=30000, n_features=200)
+
+    tracemalloc.start()
+    try:
+        ScatterStatistics.from_data(X, sample_weight=weights)
+        _, peak_bytes = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert peak_bytes < 24 * 2**20
 
 
 def test_from_data_sparse_equals_dense():
@@ -442,7 +509,7 @@ def test_update_wrong_weight_shape_raises():
     X, _, _ = dense_data()
     statistics = ScatterStatistics(N_FEATURES)
 
-    with pytest.raises(ValueError, match=r"sample_weight has shape \(3,\); expected \(20,\)"):
+    with pytest.raises(ValueError, match=r"sample_weight has shape \(3,\), but X has 20 samples"):
         statistics.update(X[:20], sample_weight=np.ones(3))
 
 

@@ -1,0 +1,40 @@
+"""Input checks shared by the estimators and ScatterStatistics."""
+
+import numpy as np
+from sklearn.utils import check_array
+
+
+def check_sample_weight(sample_weight, n_samples, *, allow_all_zero=False):
+    """Validate sample_weight as a float64 vector of non-negative frequency weights.
+
+    Returns None for None. Weights are frequency weights: a weight of 2 is the same as
+    repeating the row, so unbiased variances divide by sum(weights) - 1. All-zero
+    weights raise a ValueError unless allow_all_zero is set. ScatterStatistics sets it,
+    because the statistics of rows without weight are the identity of merging.
+    """
+    if sample_weight is None:
+        return None
+
+    sample_weight = check_array(
+        sample_weight,
+        ensure_2d=False,
+        dtype=np.float64,
+        input_name="sample_weight",
+        ensure_min_samples=0,
+    )
+    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has shape {sample_weight.shape}, but X has {n_samples} "
+            f"samples; pass one weight per sample, shape ({n_samples},)."
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError(
+            f"sample_weight must be non-negative; got {sample_weight.min()!r}. "
+            "Remove rows instead of giving them negative weight."
+        )
+    if not allow_all_zero and n_samples > 0 and not np.any(sample_weight > 0):
+        raise ValueError(
+            "sample_weight is zero for every sample, so no sample carries weight; give at least two "
+            "samples a positive weight."
+        )
+    return sample_weight
