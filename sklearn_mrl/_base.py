@@ -10,72 +10,13 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import assert_all_finite, check_array
+from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._statistics import DEFAULT_BLOCK_BYTES, MIN_BLOCK_ROWS
 
 ACCEPTED_SPARSE = ("csr", "csc", "coo")
 FLOAT_DTYPES = (np.float64, np.float32)
-
-
-def check_sample_weight(sample_weight, n_samples):
-    """Validate sample_weight as a float64 vector of non-negative frequency weights.
-
-    Returns None for None. Weights are frequency weights: a weight of 2 is the same as
-    repeating the row, so unbiased variances divide by sum(weights) - 1.
-    """
-    if sample_weight is None:
-        return None
-
-    sample_weight = check_array(
-        sample_weight,
-        ensure_2d=False,
-        dtype=np.float64,
-        input_name="sample_weight",
-        ensure_min_samples=0,
-    )
-    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight has shape {sample_weight.shape}, but X has {n_samples} "
-            f"samples; pass one weight per sample, shape ({n_samples},)."
-        )
-    if np.any(sample_weight < 0):
-        raise ValueError(
-            f"sample_weight must be non-negative; got {sample_weight.min()!r}. "
-            "Remove rows instead of giving them negative weight."
-        )
-    if n_samples > 0 and not np.any(sample_weight > 0):
-        raise ValueError(
-            "sample_weight is zero for every sample, so no sample carries weight; give at least two "
-            "samples a positive weight."
-        )
-    return sample_weight
-
-
-def weight_sum_message(weight_sum):
-    return (
-        f"The sample weights sum to {weight_sum!r}. Variances divide by "
-        "sum(sample_weight) - 1, as for repeated rows, so the weights must sum to "
-        "more than 1; rescale sample_weight."
-    )
-
-
-def weight_sum_too_small(weight_sum):
-    """Return whether the frequency-weight denominator N - 1 is zero up to rounding.
-
-    Weights normalised to sum to 1 often add up to 1 + 2.2e-16, and dividing by that
-    N - 1 would multiply every variance by about 1e16. The rounding of the weight sum
-    stays far below sqrt(eps) = 1.5e-8 unless it is merged from billions of blocks or
-    batches, so a smaller excess over 1 counts as rounding.
-    """
-    return weight_sum <= 1 + np.sqrt(np.finfo(np.float64).eps)
-
-
-def check_weight_sum(weight_sum):
-    """Raise unless the frequency-weight denominator N - 1 is positive."""
-    if weight_sum_too_small(weight_sum):
-        raise ValueError(weight_sum_message(weight_sum))
 
 
 def restore_on_error(method):
@@ -138,8 +79,14 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
             self._check_output_finite(X, X_new)
             return X_new
 
-        # Center one block at a time in float64, so that no centered copy of X is made,
-        # then multiply in the input dtype.
+        # Center one block at a time, so that no centered copy of X is made, and multiply
+        # in the input dtype. For float32 input the float64 mean is split into its
+        # float32 rounding and a residual: x - float32(mean) is exact wherever x is
+        # within a factor 2 of the mean (Sterbenz), so a large mean costs no digits, and
+        # the residual is removed from the output as residual @ encoder.T. This keeps
+        # the accuracy of centering in float64 without a float64 pass over X.
+        mean_in_dtype = mean.astype(X.dtype)
+        residual_output = (mean - mean_in_dtype) @ encoder.astype(np.float64).T
         encoder = encoder.astype(X.dtype, copy=False)
         n_samples = X.shape[0]
         block_rows = max(MIN_BLOCK_ROWS, DEFAULT_BLOCK_BYTES // (8 * X.shape[1]))
@@ -147,8 +94,9 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
         with np.errstate(invalid="ignore"):
             for start in range(0, n_samples, block_rows):
                 stop = min(start + block_rows, n_samples)
-                centered = (X[start:stop] - mean).astype(X.dtype, copy=False)
-                np.matmul(centered, encoder.T, out=X_new[start:stop])
+                np.matmul(X[start:stop] - mean_in_dtype, encoder.T, out=X_new[start:stop])
+        if np.any(residual_output):
+            X_new -= residual_output.astype(X.dtype)
         self._check_output_finite(X, X_new)
         return X_new
 

@@ -9,10 +9,7 @@ from ._base import (
     ACCEPTED_SPARSE,
     FLOAT_DTYPES,
     MatryoshkaTransformerMixin,
-    check_sample_weight,
-    check_weight_sum,
     restore_on_error,
-    weight_sum_too_small,
 )
 from ._compat import Interval, RealNotInt, _fit_context
 from ._eigen import (
@@ -23,6 +20,7 @@ from ._eigen import (
     select_n_components,
 )
 from ._statistics import ScatterStatistics
+from ._validation import check_sample_weight, check_weight_sum, weight_sum_too_small
 
 
 class MatryoshkaPCA(MatryoshkaTransformerMixin):

@@ -13,10 +13,7 @@ from ._base import (
     ACCEPTED_SPARSE,
     FLOAT_DTYPES,
     MatryoshkaTransformerMixin,
-    check_sample_weight,
     restore_on_error,
-    weight_sum_message,
-    weight_sum_too_small,
 )
 from ._compat import Interval, RealNotInt, StrOptions, _fit_context
 from ._eigen import select_n_components, sign_rule_signs
@@ -28,6 +25,7 @@ from ._objectives import (
     warn_tie_at_one,
 )
 from ._statistics import ScatterStatistics
+from ._validation import check_sample_weight, weight_sum_message, weight_sum_too_small
 
 # Stack depth of the user's call, seen from a public fitting method: the method itself,
 # the _fit_context wrapper, then the restore_on_error wrapper.

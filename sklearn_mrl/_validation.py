@@ -34,7 +34,32 @@ def check_sample_weight(sample_weight, n_samples, *, allow_all_zero=False):
         )
     if not allow_all_zero and n_samples > 0 and not np.any(sample_weight > 0):
         raise ValueError(
-            "sample_weight is zero for every sample, so no sample carries weight; give at least two "
-            "samples a positive weight."
+            "sample_weight is zero for every sample, so no sample carries weight; give "
+            "the samples positive weights that sum to more than 1."
         )
     return sample_weight
+
+
+def weight_sum_message(weight_sum):
+    return (
+        f"The sample weights sum to {weight_sum!r}. Variances divide by "
+        "sum(sample_weight) - 1, as for repeated rows, so the weights must sum to "
+        "more than 1; rescale sample_weight."
+    )
+
+
+def weight_sum_too_small(weight_sum):
+    """Return whether the frequency-weight denominator N - 1 is zero up to rounding.
+
+    Weights normalised to sum to 1 often add up to 1 + 2.2e-16, and dividing by that
+    N - 1 would multiply every variance by about 1e16. The rounding of the weight sum
+    stays far below sqrt(eps) = 1.5e-8 unless it is merged from billions of blocks or
+    batches, so a smaller excess over 1 counts as rounding.
+    """
+    return weight_sum <= 1 + np.sqrt(np.finfo(np.float64).eps)
+
+
+def check_weight_sum(weight_sum):
+    """Raise unless the frequency-weight denominator N - 1 is positive."""
+    if weight_sum_too_small(weight_sum):
+        raise ValueError(weight_sum_message(weight_sum))
