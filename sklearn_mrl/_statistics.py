@@ -17,6 +17,7 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
+from scipy import linalg
 from sklearn.utils import check_array
 
 # _base.py and the tests import both block-size constants from this module.
@@ -28,6 +29,15 @@ from ._accumulate import (  # noqa: F401
 )
 from ._validation import check_sample_weight
 
+# Relative size of a negative variance, or of a mismatch, that subtraction accepts as
+# rounding; anything larger means the subtracted rows were not a subset.
+SUBSET_TOLERANCE = 1e-6
+
+_NOT_SUBSET_MESSAGE = (
+    "The subtracted statistics are not those of a subset of these rows: the remainder "
+    "would have a negative variance. Subtract only statistics of rows that were merged "
+    "into these."
+)
 
 class ScatterStatistics:
     """Weighted count, means and centered scatter matrices of X and optional targets Y.
@@ -170,6 +180,13 @@ class ScatterStatistics:
         -------
         statistics : ScatterStatistics
         """
+        if not isinstance(n_targets, numbers.Integral) or n_targets < 0:
+            raise ValueError(f"n_targets must be an integer >= 0; got {n_targets!r}.")
+        if not isinstance(weight_sum, numbers.Real) or not isinstance(n_samples, numbers.Integral):
+            raise TypeError(
+                f"weight_sum must be a real number and n_samples an integer; got "
+                f"{weight_sum!r} and {n_samples!r}."
+            )
         mean = np.array(mean, dtype=np.float64)
         scatter = np.array(scatter, dtype=np.float64)
         width = mean.shape[0] if mean.ndim == 1 else -1
@@ -269,6 +286,7 @@ class ScatterStatistics:
         if other.weight_sum == 0:
             return self.copy()
         if remaining_weight <= tolerance:
+            self._check_same_rows(other)
             return ScatterStatistics(self.n_features, self.n_targets)
 
         # Invert the pairwise update: N m = Na ma + Nb mb, Sxx = Sa + Sb + (Na Nb / N) d d^T.
@@ -278,6 +296,7 @@ class ScatterStatistics:
         coefficient = remaining_weight * other.weight_sum / self.weight_sum
         correction = coefficient * np.outer(delta, delta)
         remaining_scatter = self._scatter - other._scatter - correction
+        self._check_remaining_variance(remaining_scatter)
         return ScatterStatistics._from_arrays(
             remaining_weight,
             self.n_samples - other.n_samples,
@@ -285,6 +304,34 @@ class ScatterStatistics:
             remaining_scatter,
             n_targets=self.n_targets,
         )
+
+    def __radd__(self, other):
+        """Support sum() over statistics, which starts from 0."""
+        if isinstance(other, numbers.Number) and other == 0:
+            return self.copy()
+        return NotImplemented
+
+    def _check_remaining_variance(self, remaining_scatter):
+        """Raise if a subtraction left a clearly negative variance in some direction.
+
+        Rounding leaves errors of about eps * offset / spread of the variances, far below
+        SUBSET_TOLERANCE, so a larger negative eigenvalue means the part had rows that
+        self never had. Not every such part is detectable: one whose rows stay within
+        the spread of self can leave a valid-looking remainder.
+        """
+        largest = max(float(np.abs(np.diag(self._scatter)).max()), np.finfo(np.float64).tiny)
+        if linalg.eigvalsh(remaining_scatter)[0] < -SUBSET_TOLERANCE * largest:
+            raise ValueError(_NOT_SUBSET_MESSAGE)
+
+    def _check_same_rows(self, other):
+        """Raise unless other, which has all of self's weight, has its mean and scatter."""
+        spread = np.sqrt(np.maximum(np.diag(self._scatter), 0) / self.weight_sum)
+        mean_error = np.abs(self._mean - other._mean)
+        scatter_error = np.abs(self._scatter - other._scatter).max()
+        scale = max(np.abs(self._scatter).max(), np.finfo(np.float64).tiny)
+        same_mean = np.all(mean_error <= SUBSET_TOLERANCE * (np.abs(self._mean) + spread))
+        if not same_mean or scatter_error > SUBSET_TOLERANCE * scale:
+            raise ValueError(_NOT_SUBSET_MESSAGE)
 
     def __repr__(self):
         return (

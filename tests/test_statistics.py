@@ -637,3 +637,33 @@ def test_from_moments_affine_transform():
 def test_from_moments_shape_mismatch_raises():
     with pytest.raises(ValueError, match="expected \\(width,\\) and \\(width, width\\)"):
         ScatterStatistics.from_moments(3.0, 3, np.zeros(2), np.zeros((3, 3)))
+
+
+def test_subtract_non_subset_raises():
+    X, _, _ = dense_data(n_rows=12)
+    whole = ScatterStatistics.from_data(X)
+    outside = ScatterStatistics.from_data(X[:5] * 3)
+
+    # The remainder would have a negative variance in some direction.
+    assert np.linalg.eigvalsh((whole.scatter_xx - outside.scatter_xx))[0] < 0
+    with pytest.raises(ValueError, match="not those of a subset"):
+        whole - outside
+    with pytest.raises(ValueError, match="not those of a subset"):
+        whole - ScatterStatistics.from_data(X + 100)
+
+
+def test_subtract_whole_gives_empty():
+    X, _, _ = dense_data()
+    whole = ScatterStatistics.from_data(X)
+
+    remainder = whole - ScatterStatistics.from_data(X[::-1])
+    assert remainder.weight_sum == 0
+
+
+def test_sum_merges_parts():
+    X, Y, weights = dense_data()
+    parts = [ScatterStatistics.from_data(X[i::3], Y[i::3], weights[i::3]) for i in range(3)]
+
+    assert_matches_reference(sum(parts), np.vstack([X[i::3] for i in range(3)]),
+                             np.vstack([Y[i::3] for i in range(3)]),
+                             np.concatenate([weights[i::3] for i in range(3)]))
