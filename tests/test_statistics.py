@@ -652,7 +652,7 @@ def test_subtract_non_subset_raises():
         whole - ScatterStatistics.from_data(X + 100)
 
 
-def test_subtract_whole_gives_empty():
+def test_subtract_reordered_whole_gives_empty():
     X, _, _ = dense_data()
     whole = ScatterStatistics.from_data(X)
 
