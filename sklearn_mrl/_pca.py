@@ -20,7 +20,12 @@ from ._eigen import (
     select_n_components,
 )
 from ._statistics import ScatterStatistics
-from ._validation import check_sample_weight, check_weight_sum, weight_sum_too_small
+from ._validation import (
+    cast_fitted,
+    check_sample_weight,
+    check_weight_sum,
+    weight_sum_too_small,
+)
 
 
 class MatryoshkaPCA(MatryoshkaTransformerMixin):
@@ -292,7 +297,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         self.components_ = np.ascontiguousarray(components, dtype=dtype)
         self.mean_ = statistics.mean_x.astype(dtype)
         self.n_components_ = n_components
-        self.explained_variance_ = explained_variance.astype(dtype)
+        self.explained_variance_ = cast_fitted(explained_variance, dtype, "variances")
         self.explained_variance_ratio_ = (eigenvalues / total_scatter).astype(dtype)
         self.singular_values_ = np.sqrt(eigenvalues).astype(dtype)
         self.noise_variance_ = float(noise_variance)

@@ -25,7 +25,12 @@ from ._objectives import (
     warn_tie_at_one,
 )
 from ._statistics import ScatterStatistics
-from ._validation import check_sample_weight, weight_sum_message, weight_sum_too_small
+from ._validation import (
+    cast_fitted,
+    check_sample_weight,
+    weight_sum_message,
+    weight_sum_too_small,
+)
 
 # Stack depth of the user's call, seen from a public fitting method: the method itself,
 # the _fit_context wrapper, then the restore_on_error wrapper.
@@ -440,7 +445,9 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
             self.classes_ = classes
         self.statistics_ = statistics
         self.n_samples_seen_ = statistics.weight_sum
-        self.components_ = np.ascontiguousarray(components, dtype=dtype)
+        self.components_ = np.ascontiguousarray(cast_fitted(
+            components, dtype, "components", allow_underflow=True
+        ))
         self.mean_ = statistics.mean_x.astype(dtype)
         self.n_components_ = components.shape[0]
         self.n_informative_ = solution.n_informative

@@ -63,3 +63,22 @@ def check_weight_sum(weight_sum):
     """Raise unless the frequency-weight denominator N - 1 is positive."""
     if weight_sum_too_small(weight_sum):
         raise ValueError(weight_sum_message(weight_sum))
+
+
+def cast_fitted(values, dtype, name, *, allow_underflow=False):
+    """Return fitted values in the dtype of X, raising if that dtype cannot hold them.
+
+    float32 holds magnitudes from about 1e-38 to 3e38 (1e-45 with subnormals): the
+    variances of data beyond about 1e19 overflow to infinity, and those below about
+    1e-23 round to zero, which would make whitened output infinite or NaN. Values
+    for which a zero is harmless, such as tiny entries of a direction, may underflow.
+    """
+    values = np.asarray(values)
+    cast = values.astype(dtype)
+    underflow = not allow_underflow and np.any((cast == 0) & (values != 0))
+    if not np.all(np.isfinite(cast)) or underflow:
+        raise ValueError(
+            f"The fitted {name} lie outside the range of {np.dtype(dtype).name}, whose "
+            "magnitudes run from about 1e-38 to 3e38. Pass X as float64, or rescale it."
+        )
+    return cast

@@ -833,3 +833,12 @@ def test_weights_equal_repetition_few_rows():
 
     assert weighted.noise_variance_ == pytest.approx(reference.noise_variance_, rel=1e-10)
     assert weighted.score(X) == pytest.approx(reference.score(X), rel=1e-10)
+
+
+@pytest.mark.parametrize("scale", [1e20, 1e-24])
+def test_float32_out_of_range_raises(scale):
+    X = (np.random.default_rng(13).normal(size=(30, 3)) * scale).astype(np.float32)
+
+    with pytest.raises(ValueError, match="outside the range of float32"):
+        MatryoshkaPCA(whiten=True).fit(X)
+    assert np.all(np.isfinite(MatryoshkaPCA().fit(X.astype(np.float64)).explained_variance_))
