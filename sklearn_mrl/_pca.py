@@ -156,6 +156,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         Returns
         -------
         self : MatryoshkaPCA
+            The fitted estimator.
         """
         X = validate_data(
             self, X, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES, ensure_min_samples=2
@@ -187,6 +188,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         Returns
         -------
         self : MatryoshkaPCA
+            The fitted estimator.
         """
         first_batch = not hasattr(self, "statistics_")
         X = validate_data(
@@ -212,6 +214,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         Returns
         -------
         self : MatryoshkaPCA
+            The fitted estimator.
         """
         if not isinstance(statistics, ScatterStatistics):
             raise TypeError(
@@ -400,10 +403,12 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples to score.
 
         Returns
         -------
         log_likelihood : ndarray of shape (n_samples,)
+            Log density of each sample under the model of :meth:`get_covariance`.
         """
         self._check_basis_ready()
         X = validate_data(self, X, reset=False, dtype=FLOAT_DTYPES)
@@ -422,11 +427,13 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples to score.
         y : None
             Ignored.
 
         Returns
         -------
         score : float
+            Mean of :meth:`score_samples`; higher is better.
         """
         return float(np.mean(self.score_samples(X)))

@@ -212,6 +212,7 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         Returns
         -------
         self : MatryoshkaProjection
+            The fitted estimator.
         """
         X = validate_data(
             self, X, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES, ensure_min_samples=2
@@ -251,6 +252,7 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         Returns
         -------
         self : MatryoshkaProjection
+            The fitted estimator.
         """
         first_batch = not hasattr(self, "statistics_")
         X = validate_data(
@@ -311,6 +313,7 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         Returns
         -------
         self : MatryoshkaProjection
+            The fitted estimator.
         """
         if not isinstance(statistics, ScatterStatistics) or statistics.n_targets == 0:
             raise TypeError(
@@ -522,10 +525,12 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to predict.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Class labels, or targets in the shape y had during fit.
         """
         Z = self.transform(X).astype(np.float64)
         decoder = self._decoder
@@ -542,12 +547,16 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            True targets or class labels.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the score.
 
         Returns
         -------
         score : float
+            Accuracy, or R^2 averaged uniformly over targets; higher is better.
         """
         y_pred = self.predict(X)
         if hasattr(self, "classes_"):
