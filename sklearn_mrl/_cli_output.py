@@ -1,6 +1,7 @@
 """Text output of the command-line tool: the table of dimensions, progress and report."""
 
 import json
+import os
 import time
 
 import numpy as np
@@ -84,7 +85,11 @@ def _kept_sentence(args, estimator):
 
 
 def write_report(args, label, encoded, estimator, output_names):
-    """Write the dimensions, the encoding and the fitted parameters to --report as JSON."""
+    """Write the dimensions, the encoding and the fitted parameters as JSON for --report.
+
+    The JSON goes to a temporary file next to --report, whose AtomicFile is returned:
+    the caller commits it once OUTPUT is written, or discards it.
+    """
     report = {
         "input": label if args.input is None else args.input,
         "output": args.output,
@@ -109,7 +114,6 @@ def write_report(args, label, encoded, estimator, output_names):
         with open(atomic_file.temporary_path, "w", encoding="utf-8") as handle:
             json.dump(report, handle, indent=2, default=_json_default)
             handle.write("\n")
-        atomic_file.commit()
     except OSError as error:
         atomic_file.discard()
         raise InputError(
@@ -119,12 +123,64 @@ def write_report(args, label, encoded, estimator, output_names):
     except BaseException:
         atomic_file.discard()
         raise
+    return atomic_file
 
 
 def _json_default(value):
     if isinstance(value, np.generic):
         return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    # Categories of other types, such as the dates and bytes of Parquet date32 and
+    # binary columns, are written as their text, which is also in the feature names.
+    return str(value)
+
+
+class StandardOutput:
+    """A wrapper of stdout that stops writing once the reader has closed the pipe.
+
+    After BrokenPipeError, as when the output goes to ``head -1``, writes are dropped
+    and the run goes on. Other write errors, such as ENOSPC on /dev/full, stop
+    writing too and raise InputError.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._failed = False
+
+    def write(self, text):
+        self._call(self._stream.write, text)
+
+    def flush(self):
+        self._call(self._stream.flush)
+
+    def _call(self, method, *arguments):
+        if self._failed:
+            return
+        try:
+            method(*arguments)
+        except OSError as error:
+            self._failed = True
+            self._discard_buffer()
+            if not isinstance(error, BrokenPipeError):
+                raise InputError(
+                    f"cannot write to standard output: {error_text(error)}; redirect it "
+                    "to a file or device with free space."
+                ) from None
+
+    def _discard_buffer(self):
+        """Point the stream's file descriptor at os.devnull.
+
+        Python flushes sys.stdout again at exit, and without this that flush would
+        print a second error about the text still in its buffer.
+        """
+        try:
+            descriptor = self._stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, descriptor)
+        finally:
+            os.close(devnull)
 
 
 class Progress:

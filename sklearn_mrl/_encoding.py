@@ -31,7 +31,8 @@ from pandas.api.types import (
 )
 
 from ._encoding_messages import (
-    _first_value,
+    _example_value,
+    _overflow_message,
     _too_many_categories_message,
     _type_change_message,
     plural,
@@ -218,13 +219,42 @@ class StatisticsPass:
         for column in self._columns.values():
             self._discover(column, frame[column.name], n_rows_before)
         raw = self._encode_raw(frame)
-        block = ScatterStatistics.from_data(raw, sample_weight=weights)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                block = ScatterStatistics.from_data(raw, sample_weight=weights)
+        except ValueError:
+            # Infinity is rejected above and a missing value is 0 in raw, so from_data
+            # raises only for weighted squares that overflow float64.
+            raise InputError(self._overflow_message(frame, weights, chunk)) from None
         if self._statistics is None:
             self._statistics = block
         else:
             self._statistics = _append_constant_columns(self._statistics, self._new_constants)
-            self._statistics = self._statistics + block
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._statistics = self._statistics + block
         self._new_constants = []
+        # Merging does not check for overflow, and an infinite entry of the scatter
+        # shows on its diagonal.
+        if not np.isfinite(np.diagonal(self._statistics.scatter_xx)).all():
+            raise InputError(self._overflow_message(frame, weights, chunk))
+
+    def _overflow_message(self, frame, weights, chunk):
+        """Return the message of statistics that overflow, naming the likely column.
+
+        That is the numeric column with the largest magnitude in the chunk, or the
+        weight column when the square root of its largest weight is larger.
+        """
+        likely = (None, "", 0.0)
+        for column in self._columns.values():
+            if column.kind != "numeric":
+                continue
+            values = frame[column.name].to_numpy(dtype=np.float64, na_value=np.nan)
+            magnitude = float(np.nanmax(np.abs(values), initial=0.0))
+            if magnitude > likely[2]:
+                likely = (column.name, column.role, magnitude)
+        if weights is not None and np.sqrt(weights.max(initial=0.0)) > likely[2]:
+            likely = (self.roles.weight, "weight", float(weights.max()))
+        return _overflow_message(*likely, chunk, self.label)
 
     def _check_column(self, column, series, chunk):
         """Count missing values and raise when the column's type changes or is unusable."""
@@ -239,7 +269,7 @@ class StatisticsPass:
             return
 
         value_type = _value_type(series, self.label)
-        kind = self._kind_for_role(column, value_type, series)
+        kind = self._kind_for_role(column, value_type, series, chunk)
         if column.kind is None:
             column.kind, column.value_type, column.known_since = (
                 kind,
@@ -260,16 +290,18 @@ class StatisticsPass:
                     f"{self.label}; replace it with a finite value or remove the row."
                 )
 
-    def _kind_for_role(self, column, value_type, series):
+    def _kind_for_role(self, column, value_type, series, chunk):
         """Return "numeric" or "categorical" for a column with values of value_type."""
         if column.role == "feature":
             return "categorical" if value_type == "text" else "numeric"
         if self.options.objective == "regression":
             if value_type == "text":
+                position, value = _example_value(series, "text")
                 raise InputError(
-                    f"target column {column.name!r} contains text such as "
-                    f"{_first_value(series)!r}, but --objective regression needs numeric "
-                    "targets; use --objective auto or canonical to read it as class labels."
+                    f"target column {column.name!r} contains text such as {value!r} in "
+                    f"data row {chunk.first_row + position}, but --objective regression "
+                    "needs numeric targets; use --objective auto or canonical to read it "
+                    "as class labels."
                 )
             return "numeric"
         # As in MatryoshkaProjection: integer, boolean and text targets are class
@@ -287,10 +319,11 @@ class StatisticsPass:
             return None
         value_type = _value_type(series, self.label)
         if value_type == "text":
+            position, value = _example_value(series, "text")
             raise InputError(
-                f"weight column {self.roles.weight!r} contains text such as "
-                f"{_first_value(series)!r}; sample weights must be numbers, so fix the "
-                "column or choose another with --weight."
+                f"weight column {self.roles.weight!r} contains text such as {value!r} in "
+                f"data row {chunk.first_row + position}; sample weights must be numbers, "
+                "so fix the column or choose another with --weight."
             )
         weights = series.to_numpy(dtype=np.float64)
         invalid = np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))
@@ -415,6 +448,12 @@ class StatisticsPass:
         offset = np.array(feature_offsets + target_offsets)
         mean = transform @ statistics.mean_x + offset
         scatter = transform @ statistics.scatter_xx @ transform.T
+        if not (np.isfinite(mean).all() and np.isfinite(scatter).all()):
+            raise InputError(
+                f"the statistics of the encoded features of {self.label} overflow "
+                "float64; rescale the columns with the largest values, for example to "
+                "larger units."
+            )
         encoded = ScatterStatistics.from_moments(
             statistics.weight_sum,
             statistics.n_samples,
@@ -545,7 +584,9 @@ def _is_constant(variance, mean, weight_sum):
     the error analysis of Chan, Golub and LeVeque; a constant column keeps scale 1.
     """
     eps = np.finfo(np.float64).eps
-    return variance <= weight_sum * eps * variance + (weight_sum * mean * eps) ** 2
+    # A bound that overflows exceeds every finite variance, so infinity gives the same result.
+    with np.errstate(over="ignore"):
+        return variance <= weight_sum * eps * variance + (weight_sum * mean * eps) ** 2
 
 
 def _value_type(series, label):

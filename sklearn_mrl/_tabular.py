@@ -10,10 +10,14 @@ import bz2
 import gzip
 import lzma
 import os
+import re
 import secrets
+import zlib
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import is_bool_dtype, is_object_dtype, is_string_dtype
 
 # Suffixes of the supported files, mapped to (format, compression).
 TABLE_SUFFIXES = {
@@ -26,6 +30,21 @@ TABLE_SUFFIXES = {
 }
 
 COMPRESSED_OPENERS = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+
+# Exceptions that gzip, bz2 and lzma raise for a truncated or corrupt file, other than
+# OSError, which the readers catch separately. pandas does not wrap them.
+DECOMPRESSION_ERRORS = (EOFError, zlib.error, lzma.LZMAError)
+
+# The message of pandas' C parser for a line with more fields than the header line.
+FIELD_COUNT_PATTERN = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+# Spellings that pandas.read_csv reads as True and False when every value of a column
+# in a chunk has one of them (the defaults of its true_values and false_values).
+BOOLEAN_SPELLINGS = {
+    **dict.fromkeys(["True", "TRUE", "true"], "True"),
+    **dict.fromkeys(["False", "FALSE", "false"], "False"),
+}
+BOOLEAN_TEXT = {True: "True", False: "False"}
 
 # Strings that pandas.read_csv reads as missing by default (the list in the read_csv
 # documentation of its na_values parameter, the same from pandas 2.0 to 3.x). The tool
@@ -127,23 +146,35 @@ class CsvTable:
         self._text_columns = set(text_columns)
         try:
             header = pd.read_csv(path, nrows=0, compression=compression)
+            # With one more field in the first data row than in the header line, pandas
+            # would use the first field as the index and shift every column. Read
+            # without a header, the header line sets the field count and that row fails.
+            pd.read_csv(path, header=None, nrows=2, dtype=str, compression=compression)
         except pd.errors.EmptyDataError:
             raise InputError(
                 f"INPUT {path!r} is empty: it has no header line; pass a CSV file with "
                 "a header line of column names and at least 2 data rows."
             ) from None
+        except DECOMPRESSION_ERRORS as error:
+            raise InputError(_decompression_message(path, error)) from None
+        except pd.errors.ParserError as error:
+            raise InputError(_parser_error_message(self.label, error, 1)) from None
         except (OSError, ValueError, UnicodeDecodeError) as error:
             raise InputError(
                 f"cannot read INPUT {path!r}: {error_text(error)}; check that it is a "
                 "UTF-8 CSV file with a header line, compressed as its suffix says."
             ) from None
         self.columns = list(header.columns)
+        _check_separator(self.columns, self.label)
 
     def chunks(self, used, passthrough, chunk_rows):
         """Yield the rows of the file as Chunks of at most chunk_rows rows.
 
         Every column is parsed, because with ``usecols`` pandas silently accepts a line
         with too many fields, such as text with an unquoted comma.
+
+        NOTE: a line with fewer fields than the header line is not rejected: pandas
+        reads the missing fields as missing values, which --impute mean then fills.
         """
         wanted = list(dict.fromkeys([*used, *passthrough]))
         # Passed-through columns that are not also features or targets are read as
@@ -162,23 +193,84 @@ class CsvTable:
                     dtype=dtypes,
                     keep_default_na=False,
                     na_values=missing_strings,
+                    index_col=False,
                     chunksize=chunk_rows,
                 )
                 with reader:
                     for frame in reader:
                         yield Chunk(
-                            frame=frame[list(used)],
+                            frame=self._normalize_booleans(frame[list(used)]),
                             passthrough=frame[list(passthrough)],
                             first_row=first_row,
                             fraction_read=min(handle.tell() / size, 1.0),
                         )
                         first_row += len(frame)
-        except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as error:
+        except DECOMPRESSION_ERRORS as error:
+            raise InputError(_decompression_message(self.path, error)) from None
+        except (pd.errors.ParserError, UnicodeDecodeError, OSError) as error:
+            raise InputError(_parser_error_message(self.label, error, first_row)) from None
+
+    def _normalize_booleans(self, frame):
+        """Replace True and False, and their other spellings, by the text "True" and "False".
+
+        pandas parses a column as booleans only in chunks where every value is a
+        boolean spelling, and keeps the text elsewhere, so without this the categories
+        of such a column would depend on the chunk size. Columns named by --categorical
+        are read as text in every chunk, so they keep their spelling.
+        """
+        replaced = {}
+        for name in frame.columns:
+            series = frame[name]
+            if name in self._text_columns:
+                continue
+            if is_bool_dtype(series.dtype):
+                replaced[name] = series.map(BOOLEAN_TEXT).astype(object)
+            elif is_object_dtype(series.dtype) or is_string_dtype(series.dtype):
+                first = series.first_valid_index()
+                if first is not None and isinstance(series[first], (bool, np.bool_)):
+                    # A chunk of booleans and missing values has object dtype.
+                    replaced[name] = series.map(BOOLEAN_TEXT)
+                else:
+                    replaced[name] = series.replace(BOOLEAN_SPELLINGS)
+        return frame.assign(**replaced) if replaced else frame
+
+
+def _check_separator(columns, label):
+    """Raise InputError when a single column's name shows another separator than commas."""
+    if len(columns) != 1:
+        return
+    for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+        if separator in str(columns[0]):
             raise InputError(
-                f"cannot parse INPUT {self.label} at or after data row {first_row}: "
-                f"{error_text(error)}; fix the file, which must be comma-separated UTF-8 "
-                "with a header line."
-            ) from None
+                f"INPUT {label} has one column, named {columns[0]!r}, so its fields seem "
+                f"to be separated by {name}; the tool reads comma-separated files, so "
+                "convert the file to comma-separated CSV."
+            )
+
+
+def _decompression_message(path, error):
+    return (
+        f"cannot decompress INPUT {path!r}: {error_text(error)}; the file is truncated "
+        "or corrupt, so copy or compress it again."
+    )
+
+
+def _parser_error_message(label, error, first_row):
+    """Return the message of a CSV parser error, naming the line of a wrong field count."""
+    match = FIELD_COUNT_PATTERN.search(str(error))
+    if match is not None:
+        expected, line, seen = match.groups()
+        return (
+            f"line {line} of INPUT {label} has {seen} fields, but the header line has "
+            f"{expected}; remove the extra fields, quote values that contain commas, or "
+            "add the missing column names to the header line (a comma at the end of a "
+            "line adds an empty field)."
+        )
+    return (
+        f"cannot parse INPUT {label} at or after data row {first_row}: "
+        f"{error_text(error)}; fix the file, which must be comma-separated UTF-8 "
+        "with a header line."
+    )
 
 
 class ParquetTable:
@@ -213,6 +305,14 @@ class ParquetTable:
         encoding (pyarrow's default) and 25 MiB without it (measured).
         """
         pyarrow, _ = import_pyarrow()
+        for name in used:
+            column_type = self._file.schema_arrow.field(name).type
+            if pyarrow.types.is_nested(column_type):
+                raise InputError(
+                    f"column {name!r} of {self.label} has the nested type {column_type}, "
+                    "which cannot be encoded as features; leave it out with --drop "
+                    f"{name}."
+                )
         wanted = list(dict.fromkeys([*used, *passthrough]))
         total = max(self.n_rows, 1)
         first_row = 1

@@ -12,23 +12,28 @@ nothing.
 
 import argparse
 import os
+import re
+import signal
 import sys
 import warnings
 
 import numpy as np
 
-from ._cli_output import Progress, format_summary, write_report
-from ._encoding import EncodingOptions, StatisticsPass, plural
+from ._cli_output import Progress, StandardOutput, format_summary, write_report
+from ._encoding import EncodingOptions, StatisticsPass
+from ._encoding_messages import plural
 from ._tabular import (
     AtomicFile,
     FrameTable,
     InputError,
     assign_roles,
     error_text,
+    import_pyarrow,
     open_table,
     open_writer,
     table_format,
 )
+from ._validation import weight_sum_too_small
 
 # Rows per chunk default to this many values divided by the number of columns read, so
 # one chunk of float64 values takes about 8 MiB whatever the width of the table.
@@ -37,34 +42,123 @@ DEFAULT_CHUNK_VALUES = 2**20
 EXAMPLE_LABEL = "scikit-learn's breast cancer data (load_breast_cancer)"
 EXAMPLE_TARGET = "diagnosis"
 
+# Signals that stop a run like Ctrl-C does, removing the temporary files. SIGHUP does
+# not exist on Windows.
+TERMINATION_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+# Phrases of the estimators' error messages and their words on the command line, in
+# the order they are replaced.
+CLI_TERMS = [
+    (
+        "reduce n_components or set it to None to keep every informative direction",
+        "pass a smaller -k, or leave out -k to keep every informative dimension",
+    ),
+    ("reduce n_components or set it to None", "pass a smaller -k, or leave out -k"),
+    (
+        "set n_components to an int to use the principal axes of X",
+        "pass -k N to keep N dimensions anyway, completed by principal axes of the features",
+    ),
+    ("Check y", "Check the --target column"),
+    ("sum(sample_weight)", "the weight sum"),
+    ("sample_weight", "the --weight column"),
+    ("samples", "rows"),
+    ("every sample", "every row"),
+    ("rescale X", "rescale the features"),
+    (" of X", " of the features"),
+    (" with X", " with the features"),
+]
+N_COMPONENTS_PATTERN = re.compile(r"\bn_components=(\d+)")
+
+
+class TerminationSignal(BaseException):
+    """SIGTERM or SIGHUP, raised in the main thread so that partial output is removed.
+
+    Like KeyboardInterrupt, it derives from BaseException, so that only the handlers
+    that clean up and re-raise catch it.
+    """
+
+    def __init__(self, signal_number):
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
 
 def main(argv=None):
     """Run the command line with argv (default: sys.argv[1:]) and return the exit status.
 
-    Invalid input or options print one line on stderr and return 2; argparse exits
-    with status 2 itself on an unknown option or an invalid option value.
+    Invalid input or options print one line on stderr and return 2. Invalid
+    command-line syntax prints one line and exits with status 2 (SystemExit from
+    argparse). Ctrl-C, SIGTERM and SIGHUP remove any partial output and return 128 plus
+    the signal number. When the reader of stdout closes the pipe, as ``| head`` does,
+    the run goes on without printing and returns 0.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # Reported by the command's parser, so that the message points to its --help.
+        getattr(args, "command_parser", parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    stdout = StandardOutput(sys.stdout)
+    previous_handlers = _handle_termination_signals()
     try:
-        run_reduce(args, sys.stdout, sys.stderr)
+        run_reduce(args, stdout, sys.stderr)
+        stdout.flush()
     except InputError as error:
         print(f"sklearn-mrl: error: {error_text(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("sklearn-mrl: interrupted; no partial output is left.", file=sys.stderr)
         return 130
+    except TerminationSignal as stop:
+        name = signal.Signals(stop.signal_number).name
+        print(f"sklearn-mrl: stopped by {name}; no partial output is left.", file=sys.stderr)
+        return 128 + stop.signal_number
+    finally:
+        for signal_number, handler in previous_handlers.items():
+            signal.signal(signal_number, handler)
     return 0
+
+
+def _handle_termination_signals():
+    """Make SIGTERM and SIGHUP raise TerminationSignal; return the previous handlers.
+
+    Handlers can be set only in the main thread, so elsewhere the signals keep theirs.
+    """
+    previous_handlers = {}
+    for signal_number in TERMINATION_SIGNALS:
+        try:
+            previous_handlers[signal_number] = signal.signal(
+                signal_number, _raise_termination_signal
+            )
+        except ValueError:
+            break
+    return previous_handlers
+
+
+def _raise_termination_signal(signal_number, frame):
+    # A second signal while the partial files are removed would leave them behind.
+    for other_signal in TERMINATION_SIGNALS:
+        signal.signal(other_signal, signal.SIG_IGN)
+    raise TerminationSignal(signal_number)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line that points to --help."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
 
 
 def build_parser():
     """Return the argparse parser of the sklearn-mrl command."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="sklearn-mrl",
         description="Ordered, task-aligned linear feature reduction (full-prefix Matryoshka "
         "learning) of CSV and Parquet tables larger than memory.",
@@ -84,6 +178,7 @@ def build_parser():
         "--categorical). Without INPUT, the command reduces scikit-learn's breast cancer "
         "data and writes nothing.",
     )
+    reduce.set_defaults(command_parser=reduce)
     reduce.add_argument(
         "input",
         nargs="?",
@@ -245,37 +340,69 @@ def run_reduce(args, stdout, stderr):
     progress.close()
     encoded = statistics_pass.finish()
 
-    estimator = _fit_estimator(args, encoded, stderr)
+    estimator = _fit_estimator(args, table.label, encoded, stderr)
     output_names = list(estimator.get_feature_names_out())
+    if args.output:
+        _check_output_names(roles.passthrough, output_names)
     stdout.write(format_summary(args, table.label, encoded, estimator))
     if is_example:
         stdout.write(
             "This is a built-in example: pass INPUT -o OUTPUT to reduce a CSV or Parquet "
             f"file, or --target {EXAMPLE_TARGET} for the supervised basis.\n"
         )
+    # A failing stdout, such as a full disk, stops the run before OUTPUT is written.
+    stdout.flush()
 
-    if args.output:
-        _check_output_names(roles.passthrough, output_names)
-        n_written = write_output(
-            table,
-            roles,
-            encoded,
-            estimator,
-            args.output,
-            chunk_rows,
-            Progress(stderr, "pass 2 of 2, writing"),
-        )
+    # The report goes to a temporary file first and is renamed only after OUTPUT, so a
+    # failure in pass 2 leaves neither file.
+    report = None
+    try:
+        if args.report:
+            report = write_report(args, table.label, encoded, estimator, output_names)
+        n_written = None
+        if args.output:
+            n_written = write_output(
+                table,
+                roles,
+                encoded,
+                estimator,
+                args.output,
+                chunk_rows,
+                Progress(stderr, "pass 2 of 2, writing"),
+            )
+        if report is not None:
+            _commit_report(report)
+    except BaseException:
+        if report is not None:
+            report.discard()
+        raise
+
+    if n_written is not None:
         stdout.write(
             f"Wrote {plural(n_written, 'row')} of {len(roles.passthrough)} kept and "
             f"{len(output_names)} reduced columns to {args.output}\n"
         )
-    if args.report:
-        write_report(args, table.label, encoded, estimator, output_names)
+    if report is not None:
         stdout.write(f"Wrote the report to {args.report}\n")
 
 
+def _commit_report(report):
+    try:
+        report.commit()
+    except OSError as error:
+        raise InputError(
+            f"cannot write --report {report.path!r}: {error_text(error)}; check free "
+            "disk space and permissions."
+        ) from None
+
+
 def _check_options(args):
-    """Reject option combinations before any input is read."""
+    """Reject option combinations and unusable paths before any input is read."""
+    for option, path in (("-o", args.output), ("--report", args.report)):
+        if path == "":
+            raise InputError(
+                f"{option} is an empty string; pass a file name, or leave out {option}."
+            )
     if args.input is None:
         for option, value in (("-o", args.output), ("--keep", args.keep)):
             if value:
@@ -300,24 +427,55 @@ def _check_options(args):
                     f"column with --target or remove {option}."
                 )
     if args.output:
-        table_format(args.output, "OUTPUT")
+        output_format, _ = table_format(args.output, "OUTPUT")
         _check_directory(args.output, "OUTPUT")
-        if args.input and os.path.abspath(args.output) == os.path.abspath(args.input):
-            raise InputError(
-                f"OUTPUT {args.output!r} is the same file as INPUT; choose "
-                "another OUTPUT path, because INPUT is read twice."
-            )
+        if output_format == "parquet":
+            import_pyarrow()
     if args.report:
         _check_directory(args.report, "--report")
+    _check_distinct_files(args)
 
 
 def _check_directory(path, option):
+    """Raise InputError unless path can become a file in an existing directory."""
+    if os.path.isdir(path):
+        raise InputError(f"{option} {path!r} is a directory; pass the path of a file instead.")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise InputError(
             f"the directory of {option} {path!r} does not exist; create "
             f"{directory!r} or choose another path."
         )
+
+
+def _check_distinct_files(args):
+    """Raise InputError when INPUT, OUTPUT and --report name the same file.
+
+    Symbolic links, hard links and paths through linked directories count as the same
+    file, because writing one would overwrite the other.
+    """
+    paths = [("INPUT", args.input), ("OUTPUT", args.output), ("--report", args.report)]
+    for index, (first_name, first) in enumerate(paths):
+        for second_name, second in paths[index + 1 :]:
+            if first and second and _same_file(first, second):
+                reason = (
+                    "writing it would replace INPUT"
+                    if first_name == "INPUT"
+                    else "one would overwrite the other"
+                )
+                raise InputError(
+                    f"{second_name} {second!r} is the same file as {first_name} "
+                    f"{first!r}; choose another {second_name} path, because {reason}."
+                )
+
+
+def _same_file(first, second):
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        # samefile needs both files to exist. A file not created yet can match only
+        # through symbolic links, which realpath resolves.
+        return os.path.realpath(first) == os.path.realpath(second)
 
 
 def _open_input(args):
@@ -337,10 +495,11 @@ def _default_chunk_rows(n_columns):
     return int(np.clip(DEFAULT_CHUNK_VALUES // max(n_columns, 1), 1024, 1_000_000))
 
 
-def _fit_estimator(args, encoded, stderr):
+def _fit_estimator(args, label, encoded, stderr):
     """Fit MatryoshkaPCA, or MatryoshkaProjection with targets, from the pass-1 statistics."""
     from . import MatryoshkaPCA, MatryoshkaProjection
 
+    _check_fit_size(args, label, encoded)
     n_components = args.n_components if args.n_components is not None else args.fraction
     if args.target:
         estimator = MatryoshkaProjection(
@@ -360,13 +519,52 @@ def _fit_estimator(args, encoded, stderr):
             estimator.fit_from_statistics(encoded.statistics, **fit_arguments)
         except ValueError as error:
             raise InputError(
-                f"cannot fit {type(estimator).__name__} to {encoded.n_rows} rows and "
-                f"{encoded.statistics.n_features} features (-k and --fraction set its "
-                f"n_components): {error_text(error)}"
+                f"cannot fit {type(estimator).__name__} to "
+                f"{plural(encoded.n_rows, 'row')} and "
+                f"{plural(encoded.statistics.n_features, 'feature')} of {label}: "
+                f"{_in_cli_terms(error_text(error))}"
             ) from None
     for warning in caught:
         stderr.write(f"sklearn-mrl: warning: {error_text(warning.message)}\n")
     return estimator
+
+
+def _check_fit_size(args, label, encoded):
+    """Raise InputError, in the words of the command line, when the fit cannot succeed."""
+    weight_sum = encoded.statistics.weight_sum
+    if weight_sum_too_small(weight_sum):
+        if args.weight is None:
+            raise InputError(
+                f"INPUT {label} has {plural(encoded.n_rows, 'data row')}; reducing "
+                "needs at least 2."
+            )
+        raise InputError(
+            f"the --weight column {args.weight!r} sums to {weight_sum:g} over the "
+            f"{plural(encoded.n_rows, 'row')} of {label}, but variances divide by the "
+            "weight sum minus 1, as for repeated rows; give the rows weights that sum "
+            "to more than 1."
+        )
+    n_features = encoded.statistics.n_features
+    if args.n_components is not None and args.n_components > n_features:
+        raise InputError(
+            f"-k {args.n_components} is more than the "
+            f"{plural(n_features, 'feature')} of {label} (one per numeric column and "
+            f"category); pass -k {n_features} or less, or leave out -k."
+        )
+    if encoded.classes is not None and len(encoded.classes) < 2:
+        raise InputError(
+            f"target column {encoded.target_names[0]!r} has one class label, "
+            f"{encoded.classes.tolist()[0]!r}, in every row of {label}; class labels need "
+            "at least 2 classes, so check the column or choose another --target."
+        )
+
+
+def _in_cli_terms(message):
+    """Return an estimator's error message with option names in place of parameters."""
+    for phrase, replacement in CLI_TERMS:
+        message = message.replace(phrase, replacement)
+    message = N_COMPONENTS_PATTERN.sub(r"-k \1", message)
+    return message[:1].lower() + message[1:]
 
 
 def _check_output_names(passthrough, output_names):

@@ -6,8 +6,12 @@ standard deviation (denominator: the weight sum), text columns one-hot encoded w
 sorted categories.
 """
 
+import bz2
+import gzip
 import json
+import lzma
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +21,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
-from sklearn_mrl import MatryoshkaPCA, MatryoshkaProjection, _cli_output, cli
+from sklearn_mrl import MatryoshkaPCA, MatryoshkaProjection, _cli_output, _tabular, cli
 
 pytest.importorskip("pyarrow")
 
@@ -546,9 +550,16 @@ def write_bad_input(tmp_path, case):
         return [], path
 
     if case == "type change between chunks":
+        # The chunk of rows 151-200 starts with "150", a number, so the message must
+        # pick the text value.
         frame["code"] = [str(index) for index in range(len(frame))]
-        frame.loc[150, "code"] = "A7"
+        frame.loc[160, "code"] = "A7"
         return ["--chunk-rows", "50", "--drop", "id"], write_table(frame, tmp_path / "w.csv")
+
+    if case == "text in weight column":
+        frame["w"] = [str(index % 3) for index in range(len(frame))]
+        frame.loc[29, "w"] = "heavy"
+        return ["--drop", "id", "--weight", "w"], write_table(frame, tmp_path / "w.csv")
 
     if case == "too many categories":
         return [], write_table(frame, tmp_path / "wine.csv")
@@ -566,6 +577,78 @@ def write_bad_input(tmp_path, case):
         path = tmp_path / "ragged.csv"
         path.write_text("a,b\n1,2\n3,4,5\n6,7\n")
         return [], path
+
+    if case == "extra field in every row":
+        # pandas would read the first field as the index and shift the columns.
+        path = tmp_path / "extra.csv"
+        path.write_text("a,b\n1,10,100\n2,20,300\n3,35,200\n4,41,400\n")
+        return [], path
+
+    if case == "trailing comma in every row":
+        path = tmp_path / "trailing.csv"
+        path.write_text("a,b\n1,10,\n2,20,\n3,35,\n4,41,\n")
+        return [], path
+
+    if case == "semicolon separated":
+        path = tmp_path / "semicolon.csv"
+        path.write_text("a;b\n1;10\n2;20\n3;35\n")
+        return [], path
+
+    if case == "tab separated":
+        path = tmp_path / "tab.csv"
+        path.write_text("a\tb\n1\t10\n2\t20\n3\t35\n")
+        return [], path
+
+    if case in ("truncated gzip", "truncated bz2", "truncated xz"):
+        # Truncated inside the header for gzip and inside the rows for the others.
+        suffix, compress = {
+            "truncated gzip": (".gz", gzip.compress),
+            "truncated bz2": (".bz2", bz2.compress),
+            "truncated xz": (".xz", lzma.compress),
+        }[case]
+        content = compress(frame.to_csv(index=False).encode())
+        path = tmp_path / f"wine.csv{suffix}"
+        path.write_bytes(content[:10] if case == "truncated gzip" else content[:-20])
+        return ["--drop", "id", "--chunk-rows", "20"], path
+
+    if case == "squares overflow":
+        path = tmp_path / "big.csv"
+        path.write_text("a,b\n1e200,2\n-1e200,1\n4,7\n0,0\n")
+        return [], path
+
+    if case == "squares overflow across chunks":
+        # Each chunk's statistics are finite, and only their sum overflows.
+        path = tmp_path / "big.csv"
+        rows = [f"{3e153 if index % 2 else -3e153},{index}" for index in range(100)]
+        path.write_text("a,b\n" + "\n".join(rows) + "\n")
+        return ["--chunk-rows", "10"], path
+
+    if case == "weights overflow":
+        path = tmp_path / "heavy.csv"
+        path.write_text("a,b,w\n1e5,2,1e300\n-1,1,1e300\n4,7,1\n0,0,1\n")
+        return ["--weight", "w"], path
+
+    if case == "list column":
+        frame["tags"] = [[index % 3, 1] for index in range(len(frame))]
+        return ["--drop", "id"], write_table(frame, tmp_path / "tags.parquet")
+
+    if case == "one row":
+        path = tmp_path / "one.csv"
+        path.write_text("a,b\n1,2\n")
+        return [], path
+
+    if case == "weights sum to 1":
+        frame["w"] = 0.0
+        frame.loc[4, "w"] = 1.0
+        return ["--drop", "id", "--weight", "w"], write_table(frame, tmp_path / "w.csv")
+
+    if case == "one class":
+        frame["target"] = "red"
+        return ["--drop", "id", "--target", "target"], write_table(frame, tmp_path / "w.csv")
+
+    if case == "constant target":
+        frame["target"] = 1.5
+        return ["--drop", "id", "--target", "target"], write_table(frame, tmp_path / "w.csv")
 
     if case == "corrupt parquet":
         path = tmp_path / "broken.parquet"
@@ -589,14 +672,30 @@ BAD_INPUTS = {
     "text target for regression": "needs numeric targets",
     "empty file": "is empty",
     "header only": "no data rows",
-    "type change between chunks": "--categorical code",
+    "type change between chunks": "text such as 'A7' in data row 161",
+    "text in weight column": "text such as 'heavy' in data row 30",
     "too many categories": "more than 50 categories",
     "missing values": "2 missing values",
     "negative weight": "data row 18",
-    "ragged csv": "Expected 2 fields in line 3, saw 3",
+    "ragged csv": "line 3 of INPUT",
+    "extra field in every row": "line 2 of INPUT",
+    "trailing comma in every row": "has 3 fields, but the header line has 2",
+    "semicolon separated": "separated by semicolons",
+    "tab separated": "separated by tabs",
+    "truncated gzip": "cannot decompress INPUT",
+    "truncated bz2": "cannot decompress INPUT",
+    "truncated xz": "cannot decompress INPUT",
+    "squares overflow": "because column 'a' has values as large as 1e+200",
+    "squares overflow across chunks": "because column 'a' has values as large as 3e+153",
+    "weights overflow": "the weight column 'w' has weights as large as 1e+300",
+    "list column": "nested type",
     "corrupt parquet": "not a readable Parquet file",
     "date column": "--drop day",
-    "too large k": "n_components=40",
+    "too large k": "-k 40 is more than the 14 features",
+    "one row": "has 1 data row; reducing needs at least 2",
+    "weights sum to 1": "--weight column 'w' sums to 1",
+    "one class": "one class label, 'red'",
+    "constant target": "pass -k N",
 }
 
 
@@ -605,14 +704,17 @@ def test_bad_input_fails_cleanly(tmp_path, capsys, case):
     argv, path = write_bad_input(tmp_path, case)
     output = tmp_path / "out" / "reduced.csv"
     output.parent.mkdir()
+    report = output.parent / "report.json"
 
-    status, out, err = run(["reduce", path, "-o", output, *argv], capsys)
+    status, out, err = run(["reduce", path, "-o", output, "--report", report, *argv], capsys)
 
     assert status == 2
     assert len(err.splitlines()) == 1, err
     assert err.startswith("sklearn-mrl: error: ")
     assert BAD_INPUTS[case] in err
     assert "Traceback" not in err
+    assert "n_components" not in err
+    assert "sample_weight" not in err
     assert list(output.parent.iterdir()) == []
 
 
@@ -626,12 +728,240 @@ def test_failed_write_keeps_previous_output(tmp_path, capsys, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("sklearn_mrl._tabular.CsvWriter.write", fail_to_write)
-    status, _, err = run(["reduce", path, "-o", output, "--drop", "id"], capsys)
+    status, _, err = run(
+        ["reduce", path, "-o", output, "--drop", "id", "--report", tmp_path / "r.json"],
+        capsys,
+    )
 
     assert status == 2
     assert "No space left on device" in err
     assert output.read_text() == "previous\n"
     assert sorted(item.name for item in tmp_path.iterdir()) == ["out.csv", "wine.csv"]
+
+
+def test_failed_report_leaves_no_output(tmp_path, capsys, monkeypatch):
+    path = write_table(dataset_frame("wine"), tmp_path / "wine.csv")
+
+    def fail_to_dump(*arguments, **keywords):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_cli_output.json, "dump", fail_to_dump)
+    status, _, err = run(
+        [
+            "reduce",
+            path,
+            "-o",
+            tmp_path / "out.csv",
+            "--drop",
+            "id",
+            "--report",
+            tmp_path / "r.json",
+        ],
+        capsys,
+    )
+
+    assert status == 2
+    assert "cannot write --report" in err
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["wine.csv"]
+
+
+def same_file_case(tmp_path, case):
+    """Create the files of one clash case; return the argv after "reduce"."""
+    data = write_table(dataset_frame("wine").drop(columns="id"), tmp_path / "data.csv")
+    if case == "symbolic link to INPUT":
+        (tmp_path / "link.csv").symlink_to(data)
+        return [tmp_path / "link.csv", "-o", data]
+    if case == "linked directory":
+        (tmp_path / "here").symlink_to(tmp_path, target_is_directory=True)
+        return [data, "-o", tmp_path / "here" / "data.csv"]
+    if case == "hard link":
+        os.link(data, tmp_path / "hard.csv")
+        return [tmp_path / "hard.csv", "-o", data]
+    if case == "report is INPUT":
+        return [data, "--report", data]
+    if case == "report is OUTPUT":
+        return [data, "-o", tmp_path / "o.csv", "--report", tmp_path / "o.csv"]
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "symbolic link to INPUT",
+        "linked directory",
+        "hard link",
+        "report is INPUT",
+        "report is OUTPUT",
+    ],
+)
+def test_same_file_paths_rejected(tmp_path, capsys, case):
+    argv = same_file_case(tmp_path, case)
+    before = (tmp_path / "data.csv").read_bytes()
+    names_before = sorted(item.name for item in tmp_path.iterdir())
+
+    status, out, err = run(["reduce", *argv], capsys)
+
+    assert status == 2
+    assert len(err.splitlines()) == 1, err
+    assert "is the same file as" in err
+    assert out == ""
+    assert (tmp_path / "data.csv").read_bytes() == before
+    assert sorted(item.name for item in tmp_path.iterdir()) == names_before
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("-o", "", "-o is an empty string"),
+        ("--report", "", "--report is an empty string"),
+        ("-o", "folder.csv", "OUTPUT 'folder.csv' is a directory"),
+        ("--report", "folder.csv", "--report 'folder.csv' is a directory"),
+    ],
+)
+def test_unusable_output_paths_rejected(tmp_path, capsys, monkeypatch, option, value, message):
+    monkeypatch.chdir(tmp_path)
+    write_table(dataset_frame("wine").drop(columns="id"), tmp_path / "data.csv")
+    (tmp_path / "folder.csv").mkdir()
+
+    status, out, err = run(["reduce", "data.csv", option, value], capsys)
+
+    assert status == 2
+    assert message in err
+    assert len(err.splitlines()) == 1, err
+    assert out == ""
+    assert list((tmp_path / "folder.csv").iterdir()) == []
+
+
+def test_boolean_text_column_independent_of_chunks(tmp_path, capsys):
+    # The first 24 rows contain only True and False, which pandas parses as booleans
+    # in a chunk of 12 rows, while later chunks also contain "unknown".
+    frame = dataset_frame("wine").drop(columns=["id", "target"]).iloc[:60].copy()
+    flags = np.array(["True", "False", "unknown"])[np.arange(60) % 3]
+    flags[:24] = np.where(np.arange(24) % 2, "True", "False")
+    frame["flag"] = flags
+    path = write_table(frame, tmp_path / "flags.csv")
+    outputs = {}
+    for target in ([], ["--target", "flag"]):
+        for chunk_rows in ([], ["--chunk-rows", "12"]):
+            output = tmp_path / f"out-{len(target)}-{len(chunk_rows)}.csv"
+            status, out, err = run(
+                ["reduce", path, "-o", output, *target, *chunk_rows], capsys
+            )
+            assert status == 0, err
+            outputs[len(target), len(chunk_rows)] = read_table(output)
+
+    for target in (0, 2):
+        default, small = outputs[target, 0], outputs[target, 2]
+        assert list(small.columns) == list(default.columns)
+        np.testing.assert_allclose(
+            reduced_columns(small), reduced_columns(default), rtol=0, atol=ATOL
+        )
+    features = np.hstack([standardized(frame.drop(columns="flag")), one_hot(frame["flag"])])
+    expected = MatryoshkaPCA().fit(features).transform(features)
+    np.testing.assert_allclose(reduced_columns(outputs[0, 2]), expected, rtol=0, atol=ATOL)
+
+
+def test_report_of_date_and_binary_categories(tmp_path, capsys):
+    frame = dataset_frame("wine").drop(columns=["id", "target"])
+    frame["day"] = pd.to_datetime(["2024-01-01", "2024-01-02"] * 89).date
+    frame["code"] = [b"x", b"y"] * 89
+    path = write_table(frame, tmp_path / "dated.parquet")
+    output = tmp_path / "out.parquet"
+    report_path = tmp_path / "report.json"
+
+    status, _, err = run(["reduce", path, "-o", output, "--report", report_path], capsys)
+
+    assert status == 0, err
+    encoding = {
+        entry["column"]: entry for entry in json.loads(report_path.read_text())["encoding"]
+    }
+    assert encoding["day"]["categories"] == ["2024-01-01", "2024-01-02"]
+    assert encoding["code"]["categories"] == ["b'x'", "b'y'"]
+    assert output.exists()
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_termination_signal_removes_partial_output(tmp_path, capsys, monkeypatch, signal_name):
+    signal_number = getattr(signal, signal_name, None)
+    if signal_number is None:
+        pytest.skip(f"{signal_name} does not exist on this platform")
+    path = write_table(dataset_frame("wine"), tmp_path / "wine.csv")
+    output = tmp_path / "out.csv"
+    handler_before = signal.getsignal(signal_number)
+    original_write = _tabular.CsvWriter.write
+    chunks_written = []
+
+    def write_then_signal(self, passthrough, coordinates, names):
+        original_write(self, passthrough, coordinates, names)
+        chunks_written.append(len(coordinates))
+        if len(chunks_written) == 2:
+            os.kill(os.getpid(), signal_number)
+
+    monkeypatch.setattr(_tabular.CsvWriter, "write", write_then_signal)
+    status, _, err = run(
+        [
+            "reduce",
+            path,
+            "-o",
+            output,
+            "--drop",
+            "id",
+            "--chunk-rows",
+            "20",
+            "--report",
+            tmp_path / "report.json",
+        ],
+        capsys,
+    )
+
+    assert status == 128 + signal_number
+    assert err == f"sklearn-mrl: stopped by {signal_name}; no partial output is left.\n"
+    assert len(chunks_written) == 2
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["wine.csv"]
+    assert signal.getsignal(signal_number) == handler_before
+
+
+def run_module(argv, stdout, cwd):
+    """Run python -m sklearn_mrl with argv and the given stdout; return the process."""
+    return subprocess.run(
+        [sys.executable, "-m", "sklearn_mrl", *map(str, argv)],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(REPOSITORY)),
+        cwd=cwd,
+    )
+
+
+def test_closed_stdout_pipe_is_quiet(tmp_path):
+    path = write_table(dataset_frame("wine"), tmp_path / "wine.csv")
+    output = tmp_path / "out.csv"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        completed = run_module(
+            ["reduce", path, "-o", output, "--drop", "id"], write_end, tmp_path
+        )
+    finally:
+        os.close(write_end)
+
+    assert completed.stderr == ""
+    assert completed.returncode == 0
+    assert len(read_table(output)) == 178
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_full_stdout_fails_in_one_line(tmp_path):
+    path = write_table(dataset_frame("wine"), tmp_path / "wine.csv")
+    output = tmp_path / "out.csv"
+    with open("/dev/full", "w") as full:
+        completed = run_module(["reduce", path, "-o", output, "--drop", "id"], full, tmp_path)
+
+    assert completed.returncode == 2
+    assert len(completed.stderr.splitlines()) == 1, completed.stderr
+    assert "cannot write to standard output" in completed.stderr
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["wine.csv"]
 
 
 def test_parquet_without_pyarrow_names_extra(tmp_path, capsys, monkeypatch):
@@ -640,6 +970,22 @@ def test_parquet_without_pyarrow_names_extra(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
 
     status, _, err = run(["reduce", path], capsys)
+
+    assert status == 2
+    assert 'pip install "sklearn-mrl[parquet]"' in err
+    assert len(err.splitlines()) == 1
+
+
+def test_parquet_output_without_pyarrow_fails_first(tmp_path, capsys, monkeypatch):
+    path = write_table(dataset_frame("wine"), tmp_path / "wine.csv")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+
+    def fail_if_read(*arguments):
+        raise AssertionError("pass 1 started before the output format was checked")
+
+    monkeypatch.setattr(_tabular.CsvTable, "chunks", fail_if_read)
+    status, _, err = run(["reduce", path, "-o", tmp_path / "out.parquet"], capsys)
 
     assert status == 2
     assert 'pip install "sklearn-mrl[parquet]"' in err
@@ -661,9 +1007,20 @@ def test_option_errors_name_fix(capsys, argv, message):
     assert message in err
 
 
-def test_invalid_option_value_exits_2(capsys):
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["reduce", "--fraction", "1.5"], "not strictly between 0 and 1"),
+        (["reduce", "data.csv", "--bogus"], "unrecognized arguments: --bogus"),
+        (["reduce", "-k", "2", "--fraction", "0.5"], "not allowed with argument"),
+    ],
+)
+def test_usage_errors_are_one_line(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["reduce", "--fraction", "1.5"])
+        cli.main(argv)
 
     assert exit_info.value.code == 2
-    assert "not strictly between 0 and 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.splitlines()) == 1, err
+    assert err.rstrip().endswith("see sklearn-mrl reduce --help")
