@@ -56,7 +56,7 @@ def numerical_rank(matrix, n_samples):
     """Return the rank of a symmetric positive semi-definite matrix, free of units.
 
     The rank is judged on the correlation form D^-1/2 S D^-1/2, with D the diagonal of
-    S, so a feature with a small variance in its units, such as a rate next to an amount
+    S. So a feature with a small variance in its units, such as a rate next to an amount
     in dollars, is not mistaken for rounding noise. Features with no variance do not
     count.
     """
@@ -75,7 +75,7 @@ def eigh_descending(matrix, n_samples):
     """Return the eigenpairs of a symmetric matrix above the rank cut, largest first.
 
     The rank comes from numerical_rank. Eigenvalues below the eigensolver's own error
-    are cut too, because they are not resolved even when the rank says they exist.
+    are cut too, because they are not resolved even when the rank counts them.
     """
     matrix = (matrix + matrix.T) / 2
     eigenvalues, vectors = linalg.eigh(matrix)

@@ -64,8 +64,8 @@ class OrderedSolution:
     """Ordered directions V (columns, V^T S V = I) with the parts of their eigenvalues.
 
     The first ``n_informative`` directions lower the objective. The others complete the
-    basis, and ``completion_scatter`` holds ||Sxx v||^2 for each of them. ``sxx_norms``
-    holds v^T Sxx v, which is 1 when alpha = 0. ``n_tied`` counts the directions of a
+    basis, and ``completion_scatter`` contains ||Sxx v||^2 for each of them. ``sxx_norms``
+    contains v^T Sxx v, which is 1 when alpha = 0. ``n_tied`` counts the directions of a
     tie at canonical correlation 1, which were ordered by the variance of X.
     """
 

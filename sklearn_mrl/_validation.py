@@ -68,8 +68,8 @@ def check_weight_sum(weight_sum):
 def cast_fitted(values, dtype, name, *, allow_underflow=False):
     """Return fitted values in the dtype of X, raising if that dtype cannot hold them.
 
-    float32 holds magnitudes from about 1e-38 to 3e38 (1e-45 with subnormals): the
-    variances of data beyond about 1e19 overflow to infinity, and those below about
+    float32 represents magnitudes from about 1e-38 to 3e38 (1e-45 with subnormals).
+    The variances of data beyond about 1e19 overflow to infinity, and those below about
     1e-23 round to zero, which would make whitened output infinite or NaN. Values
     for which a zero is harmless, such as tiny entries of a direction, may underflow.
     """
