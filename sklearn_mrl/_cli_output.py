@@ -75,10 +75,18 @@ def _kept_sentence(args, estimator):
     if args.n_components is not None:
         return f"Kept {dimensions} (-k {args.n_components})."
     if args.fraction is not None:
+        reached = float(np.sum(estimator.informativeness_ratio_))
+        if reached <= args.fraction:
+            return (
+                f"Kept {dimensions}, every informative one: together they explain "
+                f"{reached:.4f} of the objective, not more than --fraction {args.fraction}."
+            )
         return (
             f"Kept {dimensions}, the smallest prefix whose cumulative ratio exceeds "
             f"{args.fraction} (--fraction {args.fraction})."
         )
+    if kept == 1:
+        return "Kept 1 dimension, the only informative one."
     return (
         f"Kept {dimensions}, every informative one; pass -k N or --fraction F to keep fewer."
     )

@@ -78,7 +78,9 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
     n_components : int, float or None, default=None
         Size of the kept prefix. None keeps every informative direction. A float in
         (0, 1) keeps the smallest prefix whose cumulative ``informativeness_ratio_`` is
-        greater than it. With reconstruction_weight=0, an int above the number of
+        greater than it, or every informative direction when none is (squared canonical
+        correlations below 1 never sum to the whole objective). With
+        reconstruction_weight=0, an int above the number of
         informative directions completes the basis with the beta -> 0+ limit of the
         mixed objective: the principal axes of the part of X whose scores are
         uncorrelated with the targets. An int above the rank of X is an error.

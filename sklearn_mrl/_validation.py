@@ -74,7 +74,8 @@ def cast_fitted(values, dtype, name, *, allow_underflow=False):
     for which a zero is harmless, such as tiny entries of a direction, may underflow.
     """
     values = np.asarray(values)
-    cast = values.astype(dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        cast = values.astype(dtype)
     underflow = not allow_underflow and np.any((cast == 0) & (values != 0))
     if not np.all(np.isfinite(cast)) or underflow:
         raise ValueError(

@@ -249,7 +249,8 @@ def build_parser():
         action="extend",
         default=[],
         metavar="COL",
-        help="columns copied to OUTPUT unchanged, such as identifiers; they are not features",
+        help="columns copied to OUTPUT, such as identifiers (as text when INPUT is CSV); "
+        "they are not features",
     )
     reduce.add_argument(
         "--drop",
