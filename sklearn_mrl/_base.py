@@ -57,7 +57,7 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
             input, float64 otherwise.
         """
         self._check_basis_ready()
-        # X is checked for NaN and infinity through the output, in _check_output_finite.
+        # X is checked for NaN and infinity through the output (see _check_output_finite).
         X = validate_data(
             self,
             X,
@@ -87,17 +87,26 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
         # the accuracy of centering in float64 without a float64 pass over X.
         mean_in_dtype = mean.astype(X.dtype)
         residual_output = (mean - mean_in_dtype) @ encoder.astype(np.float64).T
+        residual_output = residual_output.astype(X.dtype) if np.any(residual_output) else None
         encoder = encoder.astype(X.dtype, copy=False)
         n_samples = X.shape[0]
         block_rows = max(MIN_BLOCK_ROWS, DEFAULT_BLOCK_BYTES // (8 * X.shape[1]))
         X_new = np.empty((n_samples, encoder.shape[0]), dtype=X.dtype)
-        with np.errstate(invalid="ignore"):
+
+        # The residual and the finiteness check are applied to each output block while
+        # it is in cache. A block with NaN or infinity has a sum that is not finite. A
+        # sum that overflows on finite values only makes X be scanned, and X passes.
+        output_sum = 0.0
+        with np.errstate(invalid="ignore", over="ignore"):
             for start in range(0, n_samples, block_rows):
                 stop = min(start + block_rows, n_samples)
-                np.matmul(X[start:stop] - mean_in_dtype, encoder.T, out=X_new[start:stop])
-        if np.any(residual_output):
-            X_new -= residual_output.astype(X.dtype)
-        self._check_output_finite(X, X_new)
+                block = X_new[start:stop]
+                np.matmul(X[start:stop] - mean_in_dtype, encoder.T, out=block)
+                if residual_output is not None:
+                    block -= residual_output
+                output_sum += float(block.sum())
+        if not np.isfinite(output_sum):
+            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
         return X_new
 
     def _check_output_finite(self, X, X_new):
