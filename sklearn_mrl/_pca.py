@@ -158,8 +158,15 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         self : MatryoshkaPCA
             The fitted estimator.
         """
+        # The statistics check each block for NaN and infinity by name, so a separate
+        # pass over X here would only cost time.
         X = validate_data(
-            self, X, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES, ensure_min_samples=2
+            self,
+            X,
+            accept_sparse=ACCEPTED_SPARSE,
+            dtype=FLOAT_DTYPES,
+            ensure_min_samples=2,
+            ensure_all_finite=False,
         )
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         statistics = ScatterStatistics.from_data(X, sample_weight=sample_weight)
@@ -192,7 +199,12 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         """
         first_batch = not hasattr(self, "statistics_")
         X = validate_data(
-            self, X, reset=first_batch, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES
+            self,
+            X,
+            reset=first_batch,
+            accept_sparse=ACCEPTED_SPARSE,
+            dtype=FLOAT_DTYPES,
+            ensure_all_finite=False,
         )
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         batch = ScatterStatistics.from_data(X, sample_weight=sample_weight)

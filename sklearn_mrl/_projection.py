@@ -216,8 +216,15 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         self : MatryoshkaProjection
             The fitted estimator.
         """
+        # The statistics check each block for NaN and infinity by name, so a separate
+        # pass over X here would only cost time.
         X = validate_data(
-            self, X, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES, ensure_min_samples=2
+            self,
+            X,
+            accept_sparse=ACCEPTED_SPARSE,
+            dtype=FLOAT_DTYPES,
+            ensure_min_samples=2,
+            ensure_all_finite=False,
         )
         y, stored_as_float = _check_targets(y)
         check_consistent_length(X, y)
@@ -258,7 +265,12 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         """
         first_batch = not hasattr(self, "statistics_")
         X = validate_data(
-            self, X, reset=first_batch, accept_sparse=ACCEPTED_SPARSE, dtype=FLOAT_DTYPES
+            self,
+            X,
+            reset=first_batch,
+            accept_sparse=ACCEPTED_SPARSE,
+            dtype=FLOAT_DTYPES,
+            ensure_all_finite=False,
         )
         y, stored_as_float = _check_targets(y)
         check_consistent_length(X, y)
