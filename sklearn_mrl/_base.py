@@ -1,6 +1,7 @@
 """Behaviour shared by the Matryoshka transformers: input checks, transform and tags."""
 
 import functools
+import numbers
 
 import numpy as np
 import scipy.sparse as sp
@@ -119,6 +120,32 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
         """
         if not np.isfinite(X_new).all():
             assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+
+    def _validate_training_data(self, X, *, incremental):
+        """Validate X for fit (incremental=False) or for a partial_fit batch.
+
+        NaN and infinity are left to the statistics, which check each row block and raise
+        scikit-learn's message, so a separate pass over X would only cost time. A batch
+        may have a single row, but n_components must not exceed its number of features,
+        which no later batch can raise.
+        """
+        first_batch = not incremental or not hasattr(self, "statistics_")
+        X = validate_data(
+            self,
+            X,
+            reset=first_batch,
+            accept_sparse=ACCEPTED_SPARSE,
+            dtype=FLOAT_DTYPES,
+            ensure_min_samples=1 if incremental else 2,
+            ensure_all_finite=False,
+        )
+        n_components = self.n_components
+        if incremental and isinstance(n_components, numbers.Integral) and n_components > X.shape[1]:
+            raise ValueError(
+                f"n_components={n_components} must be at most n_features={X.shape[1]}; "
+                "reduce n_components or set it to None."
+            )
+        return X
 
     def _wait_for_samples(self, message, **kept):
         """Drop the fitted basis but keep the attributes in kept, until partial_fit has enough.

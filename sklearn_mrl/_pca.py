@@ -6,7 +6,6 @@ import numpy as np
 from sklearn.utils.validation import check_array, validate_data
 
 from ._base import (
-    ACCEPTED_SPARSE,
     FLOAT_DTYPES,
     MatryoshkaTransformerMixin,
     restore_on_error,
@@ -158,16 +157,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         self : MatryoshkaPCA
             The fitted estimator.
         """
-        # The statistics check each block for NaN and infinity by name, so a separate
-        # pass over X here would only cost time.
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=ACCEPTED_SPARSE,
-            dtype=FLOAT_DTYPES,
-            ensure_min_samples=2,
-            ensure_all_finite=False,
-        )
+        X = self._validate_training_data(X, incremental=False)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         statistics = ScatterStatistics.from_data(X, sample_weight=sample_weight)
         self._fit_statistics(statistics, X.dtype, incremental=False)
@@ -198,14 +188,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
             The fitted estimator.
         """
         first_batch = not hasattr(self, "statistics_")
-        X = validate_data(
-            self,
-            X,
-            reset=first_batch,
-            accept_sparse=ACCEPTED_SPARSE,
-            dtype=FLOAT_DTYPES,
-            ensure_all_finite=False,
-        )
+        X = self._validate_training_data(X, incremental=True)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         batch = ScatterStatistics.from_data(X, sample_weight=sample_weight)
         statistics = batch if first_batch else self.statistics_ + batch
@@ -253,11 +236,6 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         # Too little data for the requested prefix: partial_fit keeps the statistics and
         # waits for more batches, because more samples can raise the rank. fit raises.
         n_requested = self.n_components if isinstance(self.n_components, numbers.Integral) else 1
-        if incremental and n_requested > n_features:
-            raise ValueError(
-                f"n_components={self.n_components} must be at most n_features={n_features}; "
-                "reduce n_components or set it to None."
-            )
         if incremental and (rank < n_requested or weight_sum_too_small(statistics.weight_sum)):
             self._wait_for_samples(
                 f"This MatryoshkaPCA has seen {statistics.n_samples} samples with positive "

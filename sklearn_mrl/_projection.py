@@ -7,11 +7,8 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import validate_data
 
 from ._base import (
-    ACCEPTED_SPARSE,
-    FLOAT_DTYPES,
     MatryoshkaTransformerMixin,
     restore_on_error,
 )
@@ -216,16 +213,7 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         self : MatryoshkaProjection
             The fitted estimator.
         """
-        # The statistics check each block for NaN and infinity by name, so a separate
-        # pass over X here would only cost time.
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=ACCEPTED_SPARSE,
-            dtype=FLOAT_DTYPES,
-            ensure_min_samples=2,
-            ensure_all_finite=False,
-        )
+        X = self._validate_training_data(X, incremental=False)
         y, stored_as_float = _check_targets(y)
         check_consistent_length(X, y)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
@@ -264,22 +252,10 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
             The fitted estimator.
         """
         first_batch = not hasattr(self, "statistics_")
-        X = validate_data(
-            self,
-            X,
-            reset=first_batch,
-            accept_sparse=ACCEPTED_SPARSE,
-            dtype=FLOAT_DTYPES,
-            ensure_all_finite=False,
-        )
+        X = self._validate_training_data(X, incremental=True)
         y, stored_as_float = _check_targets(y)
         check_consistent_length(X, y)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        if isinstance(self.n_components, numbers.Integral) and self.n_components > X.shape[1]:
-            raise ValueError(
-                f"n_components={self.n_components} must be at most n_features="
-                f"{X.shape[1]}; reduce n_components or set it to None."
-            )
 
         if first_batch:
             if classes is not None and self.objective == "regression":
