@@ -1,4 +1,4 @@
-"""Which contenders run on which data: the benchmark groups and their sizes.
+"""Benchmark groups and their sizes: the contenders timed on each data set.
 
 A case is one data set and the contenders timed on it; each group is a list of cases.
 The full sizes are chosen so that ``python -m benchmarks`` finishes in under 20 minutes

@@ -25,7 +25,7 @@ class _PairwiseMerge:
 
     Merging k blocks one after another lets the rounding error of the running mean grow
     with k, and that error enters the scatter through every later update. A tree keeps
-    the depth, and so the growth, at log2(k), and holds one partial result per level.
+    the depth, and so the growth, at log2(k), and keeps one partial result per level.
     """
 
     def __init__(self):
@@ -267,7 +267,7 @@ def _sparse_block_statistics(x_block, y_block, weights):
     dense_columns = np.flatnonzero(is_dense)
     sparse_columns = np.flatnonzero(~is_dense)
 
-    # The dense part D holds the dense X columns and the targets, centered.
+    # The dense part D contains the dense X columns and the targets, centered.
     dense_part = x_block[:, dense_columns].toarray()
     if y_block is not None:
         dense_part = np.hstack([dense_part, y_block])
@@ -327,7 +327,7 @@ def _raise_if_not_finite(block, start, stop):
 def _raise_if_block_not_finite(shifted_mean, within, x_block, start, stop):
     """Raise if a dense block made its mean or the accumulated scatter not finite.
 
-    NaN or infinity in a row makes the block mean not finite; finite values whose
+    NaN or infinity in a row makes the block mean not finite. Finite values whose
     squares overflow make a diagonal entry infinite, and every other entry is bounded
     by the diagonal. So O(width) values show both, and only a failing block is scanned
     again, to name NaN or infinity in X as scikit-learn does.

@@ -82,10 +82,10 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
 
         # Center one block at a time, so that no centered copy of X is made, and multiply
         # in the input dtype. For float32 input the float64 mean is split into its
-        # float32 rounding and a residual: x - float32(mean) is exact wherever x is
-        # within a factor 2 of the mean (Sterbenz), so a large mean costs no digits, and
-        # the residual is removed from the output as residual @ encoder.T. This keeps
-        # the accuracy of centering in float64 without a float64 pass over X.
+        # float32 rounding and a residual. x - float32(mean) is exact wherever x is within
+        # a factor 2 of the mean (Sterbenz lemma), so a large mean costs no digits. The
+        # residual is removed from the output as residual @ encoder.T, which keeps the
+        # accuracy of centering in float64 without a float64 pass over X.
         mean_in_dtype = mean.astype(X.dtype)
         residual_output = (mean - mean_in_dtype) @ encoder.astype(np.float64).T
         residual_output = residual_output.astype(X.dtype) if np.any(residual_output) else None
