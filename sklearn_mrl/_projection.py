@@ -21,7 +21,7 @@ from ._objectives import (
     solve_objective,
     warn_tie_at_one,
 )
-from ._statistics import ScatterStatistics
+from ._statistics import OneHotTargets, ScatterStatistics
 from ._validation import (
     cast_fitted,
     check_sample_weight,
@@ -346,10 +346,13 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
             return False
         if self.objective == "auto" and stored_as_float:
             return False
+        # A 1-D integer or boolean y is binary or multiclass; this skips a pass over y.
+        if y.ndim == 1 and y.dtype.kind in "iub":
+            return True
         return type_of_target(y, input_name="y") in ("binary", "multiclass")
 
     def _encode_targets(self, y, classes):
-        """Return the targets as a float64 matrix: one-hot columns for class labels."""
+        """Return the targets as a float64 matrix, or class labels as one-hot targets."""
         if classes is None:
             try:
                 Y = np.asarray(y, dtype=np.float64)
@@ -367,19 +370,23 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
                 raise ValueError("Input y contains NaN or infinity.")
             return Y.reshape(-1, 1) if Y.ndim == 1 else Y
 
+        # Integer labels 0 .. n_classes - 1, the most common kind, are their own
+        # positions in classes; other labels are looked up.
         labels = y.ravel()
-        positions = np.searchsorted(classes, labels)
-        positions = np.minimum(positions, classes.size - 1)
-        unknown = classes[positions] != labels
+        if labels.dtype.kind in "iu" and classes[0] == 0 and classes[-1] == classes.size - 1:
+            positions = labels
+            unknown = (labels < 0) | (labels >= classes.size)
+        else:
+            positions = np.searchsorted(classes, labels)
+            positions = np.minimum(positions, classes.size - 1)
+            unknown = classes[positions] != labels
         if np.any(unknown):
             raise ValueError(
                 f"y contains labels {np.unique(labels[unknown])[:5].tolist()} that are "
                 f"not in the classes {classes.tolist()} fixed by the first partial_fit "
                 "call. Pass every label with the classes parameter on the first call."
             )
-        Y = np.zeros((labels.size, classes.size))
-        Y[np.arange(labels.size), positions] = 1.0
-        return Y
+        return OneHotTargets(positions, classes.size)
 
     def _fit_statistics(self, statistics, dtype, classes, y_ndim, *, incremental):
         """Solve the eigenproblem of the objective and set every fitted attribute.

@@ -24,6 +24,7 @@ from sklearn.utils import check_array
 from ._accumulate import (  # noqa: F401
     DEFAULT_BLOCK_BYTES,
     MIN_BLOCK_ROWS,
+    OneHotTargets,
     _dense_statistics,
     _sparse_statistics,
 )
@@ -401,11 +402,12 @@ class ScatterStatistics:
                 f"These statistics have n_targets={self.n_targets}; pass Y exactly when "
                 "n_targets > 0."
             )
-        if Y is not None:
+        if Y is not None and not isinstance(Y, OneHotTargets):
             Y = check_array(
                 Y, ensure_2d=False, dtype=np.float64, ensure_min_samples=0, input_name="Y"
             )
             Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+        if Y is not None:
             if Y.shape != (n_rows, self.n_targets):
                 raise ValueError(
                     f"Y has shape {Y.shape}; expected ({n_rows}, {self.n_targets}) "

@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from sklearn_mrl import ScatterStatistics
-from sklearn_mrl._statistics import MIN_BLOCK_ROWS
+from sklearn_mrl._statistics import MIN_BLOCK_ROWS, OneHotTargets
 
 # A block_bytes of 1 gives the smallest block, MIN_BLOCK_ROWS rows, so every data set
 # below (N_ROWS rows, with a shorter last block) spans several blocks.
@@ -147,6 +147,60 @@ def test_from_data_large_offset():
     # Each block mean carries a rounding error of about eps * offset = 2e-10, which
     # enters every pairwise merge, so 1e-11 relative is the accuracy to expect here.
     assert_matches_reference(statistics, X, Y, weights, rtol=1e-11)
+
+
+@pytest.mark.parametrize("use_targets", [False, True], ids=["x_only", "with_y"])
+def test_from_data_large_offset_unweighted(use_targets):
+    # Unweighted blocks after the first are shifted by the previous block mean instead
+    # of centered; far from the origin this must be as accurate as centering.
+    X, Y, _ = dense_data(offset=1e6)
+    Y = Y if use_targets else None
+
+    statistics = ScatterStatistics.from_data(X, Y, block_bytes=SMALL_BLOCK_BYTES)
+
+    assert_matches_reference(statistics, X, Y, rtol=1e-11)
+
+
+def test_from_data_sorted_rows():
+    # Sorted rows make consecutive block means differ by more than the spread within
+    # a block. Column 1 is constant within each block and steps between blocks.
+    X, Y, _ = dense_data(offset=1e6)
+    X = X[np.argsort(X[:, 0])]
+    X[:, 1] = 1e6 + np.arange(N_ROWS) // MIN_BLOCK_ROWS
+
+    statistics = ScatterStatistics.from_data(X, Y, block_bytes=SMALL_BLOCK_BYTES)
+
+    assert_matches_reference(statistics, X, Y, rtol=1e-11)
+
+
+@pytest.mark.parametrize("use_weights", [False, True], ids=["unweighted", "weighted"])
+def test_from_data_constant_column_is_exact(use_weights):
+    X, Y, weights = dense_data()
+    X[:, 2] = 1.7e8
+    weights = weights if use_weights else None
+
+    statistics = ScatterStatistics.from_data(X, Y, weights, block_bytes=SMALL_BLOCK_BYTES)
+
+    assert statistics.mean_x[2] == 1.7e8
+    assert not np.any(statistics.scatter_xx[2])
+    assert not np.any(statistics.scatter_xy[2])
+
+
+@pytest.mark.parametrize("use_weights", [False, True], ids=["unweighted", "weighted"])
+def test_from_data_one_hot_targets(use_weights):
+    # Class codes are read as indicator columns without an n_rows x n_classes matrix.
+    X, _, weights = dense_data()
+    weights = weights if use_weights else None
+    codes = np.random.default_rng(3).integers(0, 4, N_ROWS)
+    codes[: 2 * MIN_BLOCK_ROWS] = 2  # blocks where one class is constant
+    indicators = np.eye(4)[codes]
+
+    statistics = ScatterStatistics.from_data(
+        X, OneHotTargets(codes, 4), weights, block_bytes=SMALL_BLOCK_BYTES
+    )
+
+    assert statistics.n_targets == 4
+    assert_matches_reference(statistics, X, indicators, weights)
 
 
 def test_from_data_one_dimensional_y():
