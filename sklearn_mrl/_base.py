@@ -14,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._objectives import warn_tie_at_one
 from ._statistics import DEFAULT_BLOCK_BYTES, MIN_BLOCK_ROWS
 
 ACCEPTED_SPARSE = ("csr", "csc", "coo")
@@ -40,8 +41,45 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
     """Transform, output feature names and tags of a fitted ordered linear basis.
 
     Subclasses set ``mean_``, ``n_components_`` and ``components_`` and implement
-    ``_encoder``, the matrix M such that ``transform(X) = (X - mean_) @ M.T``.
+    ``_encoder``, the matrix M such that ``transform(X) = (X - mean_) @ M.T``. They
+    list in ``_basis_attributes`` every attribute that ``_fit_statistics`` derives from
+    the eigenproblem, which partial_fit leaves to be solved when first read.
     """
+
+    _basis_attributes = frozenset()
+
+    def _defer_basis(self, statistics, **solve_arguments):
+        """Keep the statistics merged by partial_fit and drop the basis until it is read.
+
+        Solving the eigenproblem after every batch would cost more than accumulating a
+        small batch. Instead, the first read of a basis attribute, by the user or by a
+        method such as transform, calls _fit_statistics with solve_arguments.
+        """
+        for name in self._basis_attributes:
+            self.__dict__.pop(name, None)
+        self.__dict__.pop("_not_ready_message", None)
+        self.statistics_ = statistics
+        self.n_samples_seen_ = statistics.weight_sum
+        self._deferred_basis = solve_arguments
+
+    def __getattr__(self, name):
+        # Python calls this only for an attribute that normal lookup did not find.
+        deferred = self.__dict__.get("_deferred_basis")
+        if deferred is None or name not in self._basis_attributes:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+        # The arguments are kept while the solve runs, so that an error in it is raised
+        # again on the next read instead of leaving a basis that is silently missing.
+        del self._deferred_basis
+        try:
+            n_tied = self._fit_statistics(self.statistics_, incremental=True, **deferred)
+        except BaseException:
+            self._deferred_basis = deferred
+            raise
+        # Only MatryoshkaProjection returns a count, of directions tied at correlation 1.
+        if n_tied:
+            warn_tie_at_one(n_tied, stacklevel=2)
+        return object.__getattribute__(self, name)
 
     def transform(self, X):
         """Project X onto the fitted ordered basis.
@@ -157,6 +195,7 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
             if is_fitted and attribute not in ("n_features_in_", "feature_names_in_"):
                 del self.__dict__[attribute]
         self.__dict__.pop("_decoder", None)
+        self.__dict__.pop("_deferred_basis", None)
         self.__dict__.update(kept)
         self._not_ready_message = message
 

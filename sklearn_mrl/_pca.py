@@ -134,6 +134,20 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         "whiten": ["boolean"],
     }
 
+    _basis_attributes = frozenset({
+        "components_",
+        "mean_",
+        "n_components_",
+        "explained_variance_",
+        "explained_variance_ratio_",
+        "singular_values_",
+        "noise_variance_",
+        "informativeness_",
+        "informativeness_ratio_",
+        "prefix_loss_",
+        "eigengaps_",
+    })
+
     def __init__(self, n_components=None, *, whiten=False):
         self.n_components = n_components
         self.whiten = whiten
@@ -166,9 +180,12 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
     @restore_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
-        """Add a batch of samples and refit the basis to all samples seen.
+        """Add a batch of samples to the statistics that the basis is fitted to.
 
         The result equals :meth:`fit` on all batches together, for any split and order.
+        The eigenproblem is solved when the basis is next read (a fitted attribute such
+        as ``components_``, or :meth:`transform`), so many small batches cost one pass
+        over the data and one eigendecomposition.
         A batch may have fewer samples than n_components: its statistics are kept, and
         :meth:`transform` works once the samples seen support n_components directions.
         A rejected batch leaves the estimator unchanged.
@@ -192,7 +209,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         batch = ScatterStatistics.from_data(X, sample_weight=sample_weight)
         statistics = batch if first_batch else self.statistics_ + batch
-        self._fit_statistics(statistics, X.dtype, incremental=True)
+        self._defer_basis(statistics, dtype=X.dtype)
         return self
 
     @restore_on_error
@@ -285,6 +302,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         noise_variance = prefix_loss[-1] / n_discarded if n_discarded > 0 else 0.0
 
         self.__dict__.pop("_not_ready_message", None)
+        self.__dict__.pop("_deferred_basis", None)
         self.statistics_ = statistics
         self.n_samples_seen_ = statistics.weight_sum
         self.components_ = np.ascontiguousarray(components, dtype=dtype)

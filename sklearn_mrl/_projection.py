@@ -167,6 +167,20 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
     1.0
     """
 
+    _basis_attributes = frozenset({
+        "components_",
+        "mean_",
+        "n_components_",
+        "n_informative_",
+        "informativeness_",
+        "informativeness_ratio_",
+        "target_informativeness_",
+        "reconstruction_informativeness_",
+        "prefix_loss_",
+        "eigengaps_",
+        "_decoder",
+    })
+
     _parameter_constraints = {
         "n_components": [
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -228,9 +242,12 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
     @restore_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Add a batch of samples and refit the basis to all samples seen.
+        """Add a batch of samples to the statistics that the basis is fitted to.
 
         The result equals :meth:`fit` on all batches together, for any split and order.
+        The eigenproblem is solved when the basis is next read (a fitted attribute such
+        as ``components_``, or a method such as :meth:`transform`), so many small
+        batches cost one pass over the data and one eigendecomposition.
         A rejected batch leaves the estimator unchanged.
 
         Parameters
@@ -283,8 +300,10 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         Y = self._encode_targets(y, classes)
         batch = ScatterStatistics.from_data(X, Y, sample_weight)
         statistics = batch if first_batch else self.statistics_ + batch
-        n_tied = self._fit_statistics(statistics, X.dtype, classes, y_ndim, incremental=True)
-        warn_tie_at_one(n_tied, stacklevel=PUBLIC_CALLER)
+        self._defer_basis(statistics, dtype=X.dtype, classes=classes, y_ndim=y_ndim)
+        if classes is not None:
+            self.classes_ = classes
+        self._y_ndim = y_ndim
         return self
 
     @restore_on_error
@@ -440,6 +459,7 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         ])
 
         self.__dict__.pop("_not_ready_message", None)
+        self.__dict__.pop("_deferred_basis", None)
         self.__dict__.pop("classes_", None)
         if classes is not None:
             self.classes_ = classes

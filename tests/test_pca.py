@@ -1,6 +1,8 @@
 """Tests of MatryoshkaPCA against scikit-learn's PCA, float64 eigh and gradient descent."""
 
+import copy
 import functools
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -394,6 +396,68 @@ def test_partial_fit_waits_for_samples():
 
     with pytest.raises(NotFittedError, match="n_components=3 needs rank 3 or more"):
         pca.transform(X)
+
+
+def test_partial_fit_solves_the_basis_once_when_read(monkeypatch):
+    X = make_data()
+    solves = []
+    solve = MatryoshkaPCA._fit_statistics
+
+    def counting_solve(self, *args, **kwargs):
+        solves.append(kwargs["incremental"])
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(MatryoshkaPCA, "_fit_statistics", counting_solve)
+    pca = MatryoshkaPCA(n_components=3)
+    for batch in np.array_split(X, 10):
+        pca.partial_fit(batch)
+    assert solves == []
+    assert pca.n_samples_seen_ == X.shape[0]
+
+    pca.transform(X)
+    assert pca.explained_variance_.shape == (3,)
+    assert solves == [True]
+
+    pca.partial_fit(X[:5])
+    assert pca.n_samples_seen_ == X.shape[0] + 5
+    assert pca.components_.shape == (3, X.shape[1])
+    assert solves == [True, True]
+
+
+def test_partial_fit_sets_every_attribute_of_fit():
+    X = make_data()
+    whole = MatryoshkaPCA(n_components=3).fit(X)
+    pending = MatryoshkaPCA(n_components=3)
+    for batch in np.array_split(X, 3):
+        pending.partial_fit(batch)
+
+    # Each attribute is read first on its own copy, so that every one must solve the
+    # basis by itself.
+    fitted = [name for name in vars(whole) if name.endswith("_") and not name.startswith("_")]
+    assert "components_" in fitted
+    for name in fitted:
+        expected, actual = getattr(whole, name), getattr(copy.deepcopy(pending), name)
+        if isinstance(expected, ScatterStatistics):
+            expected, actual = expected._scatter, actual._scatter
+        np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=RTOL, err_msg=name)
+
+
+def test_partial_fit_pickles_before_the_basis_is_read():
+    X = make_data()
+    pca = MatryoshkaPCA(n_components=3).partial_fit(X)
+
+    restored = pickle.loads(pickle.dumps(pca))
+
+    assert_same_fit(restored, MatryoshkaPCA(n_components=3).fit(X))
+
+
+def test_partial_fit_float32_out_of_range_raises_on_every_read():
+    X = (np.random.default_rng(13).normal(size=(30, 3)) * 1e20).astype(np.float32)
+    pca = MatryoshkaPCA(whiten=True).partial_fit(X)
+
+    for _ in range(2):
+        with pytest.raises(ValueError, match="outside the range of float32"):
+            pca.transform(X)
 
 
 def test_fit_from_statistics_equals_fit():

@@ -6,6 +6,7 @@ correlation analysis, reduced-rank regression through the least-squares fit, and
 gradient descent on the full-prefix loss written from the scatter matrices.
 """
 
+import copy
 import warnings
 
 import numpy as np
@@ -354,6 +355,28 @@ def test_partial_fit_equals_fit(kind):
     np.testing.assert_allclose(incremental.transform(X), whole.transform(X), rtol=1e-9, atol=1e-10)
 
 
+@pytest.mark.parametrize("kind", ["classes", "targets"])
+def test_partial_fit_sets_every_attribute_of_fit(kind):
+    X, y = load_wine(return_X_y=True)
+    if kind == "targets":
+        X, y = X[:, 2:], X[:, :2]
+    whole = MatryoshkaProjection().fit(X, y)
+    pending = MatryoshkaProjection()
+    for batch in np.array_split(np.arange(X.shape[0]), 3):
+        pending.partial_fit(X[batch], y[batch], classes=np.unique(y) if kind == "classes" else None)
+
+    # Each attribute is read first on its own copy, so that every one must solve the
+    # basis by itself.
+    fitted = [name for name in vars(whole) if name.endswith("_") and not name.startswith("_")]
+    assert "components_" in fitted
+    for name in fitted:
+        expected, actual = getattr(whole, name), getattr(copy.deepcopy(pending), name)
+        if isinstance(expected, ScatterStatistics):
+            expected, actual = expected._scatter, actual._scatter
+        np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=1e-9, err_msg=name)
+    np.testing.assert_allclose(pending.predict(X), whole.predict(X), rtol=1e-9)
+
+
 def test_grid_search_pipeline_digits():
     X, y = load_digits(return_X_y=True)
     pipeline = make_pipeline(MatryoshkaProjection(alpha=1.0),
@@ -483,10 +506,16 @@ def test_tie_warning_points_at_caller():
     X = rng.standard_normal((12, 20))
     y = np.repeat([0, 1, 2], 4)
 
-    for method in ("fit", "partial_fit"):
-        with pytest.warns(DegenerateObjectiveWarning) as record:
-            getattr(MatryoshkaProjection(), method)(X, y)
-        assert record[0].filename == __file__
+    with pytest.warns(DegenerateObjectiveWarning) as record:
+        MatryoshkaProjection().fit(X, y)
+    assert record[0].filename == __file__
+
+    # partial_fit leaves the basis to be solved when it is read, which warns.
+    projection = MatryoshkaProjection().partial_fit(X, y)
+    with pytest.warns(DegenerateObjectiveWarning) as record:
+        components = projection.components_
+    assert components.shape[0] >= 2
+    assert record[0].filename == __file__
 
 
 # Ridge metric, completion and fitted state.
