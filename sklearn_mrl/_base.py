@@ -129,7 +129,9 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
         residual_output = residual_output.astype(X.dtype) if np.any(residual_output) else None
         encoder = encoder.astype(X.dtype, copy=False)
         n_samples = X.shape[0]
-        block_rows = max(MIN_BLOCK_ROWS, DEFAULT_BLOCK_BYTES // (8 * X.shape[1]))
+        row_bytes = X.itemsize * X.shape[1]
+        block_rows = min(max(MIN_BLOCK_ROWS, DEFAULT_BLOCK_BYTES // row_bytes), n_samples)
+        centered = np.empty((block_rows, X.shape[1]), dtype=X.dtype)
         X_new = np.empty((n_samples, encoder.shape[0]), dtype=X.dtype)
 
         # The residual and the finiteness check are applied to each output block while
@@ -140,7 +142,8 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
             for start in range(0, n_samples, block_rows):
                 stop = min(start + block_rows, n_samples)
                 block = X_new[start:stop]
-                np.matmul(X[start:stop] - mean_in_dtype, encoder.T, out=block)
+                rows = np.subtract(X[start:stop], mean_in_dtype, out=centered[: stop - start])
+                np.matmul(rows, encoder.T, out=block)
                 if residual_output is not None:
                     block -= residual_output
                 output_sum += float(block.sum())
