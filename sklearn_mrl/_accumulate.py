@@ -1,8 +1,9 @@
 """Row-block kernels that compute ScatterStatistics from dense and CSR data.
 
-Dense rows are centered per block, and their scatter is accumulated by BLAS syrk. CSR
-blocks keep their sparse columns sparse. The blocks of one call are merged as a
-balanced tree. ScatterStatistics.update is the only caller.
+Dense rows are centered, or shifted close to their mean, one block at a time, and
+their scatter is accumulated by BLAS (syrk for X and Y, gemm between them). CSR blocks
+keep their sparse columns sparse. Groups of blocks are merged as a balanced tree.
+ScatterStatistics.update is the only caller.
 """
 
 import numpy as np
@@ -188,8 +189,10 @@ class _BlockBuffers:
 
 
 def _symmetric_from_upper(upper):
-    full = np.triu(upper)
-    full += np.triu(upper, 1).T
+    """Return the symmetric matrix whose upper triangle BLAS wrote into zeros."""
+    # syrk, syr and their callers never write the strictly lower triangle, so it is 0.
+    full = upper + upper.T
+    np.fill_diagonal(full, np.diagonal(upper))
     return full
 
 

@@ -964,6 +964,8 @@ def _bad_projection_batches():
                            "X has 4 features, but MatryoshkaProjection is expecting 5"),
         "unseen_label": ((X, np.where(labels == 2, 9, labels)), {},
                          r"y contains labels \[9\] that are not in the classes"),
+        "negative_label": ((X, np.where(labels == 2, -1, labels)), {},
+                           r"y contains labels \[-1\] that are not in the classes"),
         "short_y": ((X, labels[:-1]), {}, "inconsistent numbers of samples"),
     }
 
