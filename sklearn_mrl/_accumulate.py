@@ -39,9 +39,9 @@ class OneHotTargets:
 
     def __getitem__(self, rows):
         """Return the indicator columns of a slice of rows as a float64 array."""
-        codes = self.codes[rows]
-        block = np.zeros((codes.shape[0], self.n_classes))
-        block[np.arange(codes.shape[0]), codes] = 1.0
+        start, stop, _ = rows.indices(self.codes.shape[0])
+        block = np.empty((stop - start, self.n_classes))
+        self.write_rows(start, stop, block)
         return block
 
     def write_rows(self, start, stop, out):
@@ -108,22 +108,33 @@ def _dense_statistics(X, Y, sample_weight, n_targets, block_bytes):
     """Compute the statistics of dense rows, in groups of row blocks.
 
     A group has at most as many blocks as a block has rows, so that the block means
-    of a group take no more memory than one block. Groups are merged as a tree.
+    of a group take no more memory than one block. Groups are merged as a tree, with
+    their means kept as offsets from the first row of the call (a reference), so that
+    merging sorted groups far from the origin subtracts nearby values. The reference
+    is added to the mean of the result.
     """
     n_rows, n_features = X.shape
     width = n_features + n_targets
     block_rows = min(max(MIN_BLOCK_ROWS, block_bytes // (8 * width)), n_rows)
     group_rows = block_rows * block_rows
     buffers = _BlockBuffers(block_rows, n_features, n_targets)
+    reference = np.zeros(width)
+    reference[:n_features] = _dense_rows(X, 0, 1)[0]
+    if Y is not None and not isinstance(Y, OneHotTargets):
+        reference[n_features:] = Y[0]
+
     tree = _PairwiseMerge()
     for start in range(0, n_rows, group_rows):
         stop = min(start + group_rows, n_rows)
-        tree.add(_dense_group_statistics(X, Y, sample_weight, start, stop, buffers))
-    return tree.result()
+        tree.add(_dense_group_statistics(X, Y, sample_weight, start, stop, buffers, reference))
+    result = tree.result()
+    if result.weight_sum > 0:
+        result._mean += reference
+    return result
 
 
 class _BlockBuffers:
-    """The centered rows of one block of X and of Y, and the scatter of a group's blocks.
+    """The centered or shifted rows of one block of X and Y, and a group's scatter.
 
     X and Y rows are kept in separate C-ordered buffers, so that each is written with
     contiguous rows. The transpose of a C-ordered block is Fortran-ordered, so the BLAS
@@ -196,8 +207,8 @@ def _symmetric_from_upper(upper):
     return full
 
 
-def _dense_group_statistics(X, Y, sample_weight, start, stop, buffers):
-    """Compute the statistics of rows start:stop, one block of buffer rows at a time.
+def _dense_group_statistics(X, Y, sample_weight, start, stop, buffers, reference):
+    """Compute the statistics of rows start:stop, with their mean minus reference.
 
     The scatter of each block is added into one accumulator by BLAS, with no
     temporary matrix per block. The scatter between the block means is added once, at
@@ -206,17 +217,17 @@ def _dense_group_statistics(X, Y, sample_weight, start, stop, buffers):
         S = sum_b S_b + sum_b W_b (m_b - m) (m_b - m)^T,
 
     the decomposition that the pairwise update applies to two parts at a time. Block
-    means are kept as offsets from the first row of the group, so that this term is
-    formed from differences of nearby values and loses no digits to a large mean.
+    means are kept as offsets from the reference, so that this term is formed from
+    differences of nearby values and loses no digits to a large mean.
 
     The first block of a group, and every weighted block, is centered on its own
     mean. An unweighted later block is shifted by the mean c of the block before it
     and not centered, which saves a pass over the block: its scatter is then
     B^T B - n (m_b - c) (m_b - c)^T with B = X_b - c. That difference cancels digits
     only in proportion to 1 + |m_b - c|^2 / var_b. For rows in random order the
-    factor is about 3; for sorted rows, where consecutive blocks differ more than
-    their rows do, the lost digits stay below eps times the scatter between blocks,
-    which the total scatter contains.
+    factor is about 1 + 2 / n_b. Sorted rows make consecutive blocks differ more than
+    their rows do. The digits lost are then below eps times the scatter between the
+    blocks, which is part of the total scatter.
     """
     block_rows = buffers.x_rows.shape[0]
     n_features, n_targets = buffers.n_features, buffers.n_targets
@@ -225,7 +236,6 @@ def _dense_group_statistics(X, Y, sample_weight, start, stop, buffers):
     mean_offsets = np.zeros((n_blocks, width))
     block_weights = np.zeros(n_blocks)
     n_samples = 0
-    reference = None
     previous_mean = None
     buffers.start_group()
 
@@ -255,11 +265,7 @@ def _dense_group_statistics(X, Y, sample_weight, start, stop, buffers):
             shifted_mean, buffers.diagonal(), x_block, block_start, block_stop
         )
         previous_mean = shift + shifted_mean
-        if isinstance(Y, OneHotTargets):
-            previous_mean[n_features:] = 0.0
 
-        if reference is None:
-            reference = shift
         mean_offsets[index] = (shift - reference) + shifted_mean
         block_weights[index] = weight_sum
         n_samples += n_block_samples
@@ -272,55 +278,58 @@ def _dense_group_statistics(X, Y, sample_weight, start, stop, buffers):
     deviations = (mean_offsets - mean_offset) * np.sqrt(block_weights)[:, np.newaxis]
     scatter = buffers.group_scatter()
     scatter += deviations.T @ deviations
-    mean = reference + mean_offset
-    return _block_result(weight_sum, n_samples, mean, scatter, n_targets)
+    return _block_result(weight_sum, n_samples, mean_offset, scatter, n_targets)
+
+
+def _write_shifted_rows(x_block, Y, start, stop, shift, buffers):
+    """Write the rows start:stop of X and Y minus shift into the buffers; return them.
+
+    Indicator columns are written as they are, and their entries of shift are set to
+    0 here: an indicator column that is constant in the block is all 0 or all 1, and
+    its mean is exact without a shift.
+    """
+    n_rows, n_features = x_block.shape
+    x_rows = buffers.x_rows[:n_rows]
+    y_rows = buffers.y_rows[:n_rows]
+    np.subtract(x_block, shift[:n_features], out=x_rows)
+    if isinstance(Y, OneHotTargets):
+        shift[n_features:] = 0.0
+        Y.write_rows(start, stop, y_rows)
+    elif Y is not None:
+        np.subtract(Y[start:stop], shift[n_features:], out=y_rows)
+    return x_rows, y_rows
 
 
 def _shift_block(x_block, Y, start, stop, shift, buffers):
     """Write the rows start:stop of X and Y minus shift into the buffers.
 
-    Returns the mean of the shifted rows. Indicator columns are written unshifted;
-    their entries of shift must be 0.
+    Returns the mean of the shifted rows. shift may be changed in place, as
+    _write_shifted_rows describes.
     """
-    n_rows, n_features = x_block.shape
-    x_rows = buffers.x_rows[:n_rows]
-    y_rows = buffers.y_rows[:n_rows]
-    np.subtract(x_block, shift[:n_features], out=x_rows)
-    if isinstance(Y, OneHotTargets):
-        Y.write_rows(start, stop, y_rows)
-    elif Y is not None:
-        np.subtract(Y[start:stop], shift[n_features:], out=y_rows)
-
-    ones = np.ones(n_rows)
-    return np.concatenate([ones @ x_rows, ones @ y_rows]) / n_rows
+    x_rows, y_rows = _write_shifted_rows(x_block, Y, start, stop, shift, buffers)
+    ones = np.ones(x_rows.shape[0])
+    return np.concatenate([ones @ x_rows, ones @ y_rows]) / x_rows.shape[0]
 
 
 def _center_block(x_block, Y, weights, start, stop, buffers):
     """Write the centered (and weighted) rows start:stop of X and Y into the buffers.
 
-    Returns the first row of the block (the shift), the block mean minus the shift,
-    the weight sum and the number of rows with positive weight, each joint over
-    [X, Y]. The rows in the buffers are sqrt(w_i) (z_i - mean), so that their Gram
-    matrix is the block scatter.
+    Returns the shift (the first row of the block, joint over [X, Y]), the block
+    mean minus the shift, the weight sum and the number of rows with positive weight.
+    The rows in the buffers are sqrt(w_i) (z_i - mean), so that their Gram matrix is
+    the block scatter.
     """
     n_rows, n_features = x_block.shape
-    x_rows = buffers.x_rows[:n_rows]
-    y_rows = buffers.y_rows[:n_rows]
 
     # Shift by the first row before the mean is formed, so that a constant column
     # becomes exactly 0 and gets an exact mean and a zero scatter. Without the shift,
     # the rounding of sum(x) / n leaves a constant column of a value such as 1.7e8 with
-    # a spurious variance above the rank tolerance of the eigensolver. Indicator
-    # columns are not shifted: one that is constant in the block is all 0 or all 1,
-    # and its mean is exact.
+    # a spurious variance above the rank tolerance of the eigensolver.
     shift = np.zeros(n_features + buffers.n_targets)
     shift[:n_features] = x_block[0]
-    np.subtract(x_block, shift[:n_features], out=x_rows)
-    if isinstance(Y, OneHotTargets):
-        Y.write_rows(start, stop, y_rows)
-    elif Y is not None:
+    if Y is not None and not isinstance(Y, OneHotTargets):
         shift[n_features:] = Y[start]
-        np.subtract(Y[start:stop], shift[n_features:], out=y_rows)
+    x_rows, y_rows = _write_shifted_rows(x_block, Y, start, stop, shift, buffers)
 
     # The sums are matrix-vector products (BLAS gemv), several times faster than
     # numpy's sum along axis 0 for a C-ordered block. The mean of X is subtracted by a

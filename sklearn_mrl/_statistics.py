@@ -402,17 +402,17 @@ class ScatterStatistics:
                 f"These statistics have n_targets={self.n_targets}; pass Y exactly when "
                 "n_targets > 0."
             )
+        # OneHotTargets, the class labels of MatryoshkaProjection, are valid already.
         if Y is not None and not isinstance(Y, OneHotTargets):
             Y = check_array(
                 Y, ensure_2d=False, dtype=np.float64, ensure_min_samples=0, input_name="Y"
             )
             Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
-        if Y is not None:
-            if Y.shape != (n_rows, self.n_targets):
-                raise ValueError(
-                    f"Y has shape {Y.shape}; expected ({n_rows}, {self.n_targets}) "
-                    "to match X and these statistics."
-                )
+        if Y is not None and Y.shape != (n_rows, self.n_targets):
+            raise ValueError(
+                f"Y has shape {Y.shape}; expected ({n_rows}, {self.n_targets}) "
+                "to match X and these statistics."
+            )
 
         # All-zero weights give empty statistics, the identity of merging.
         sample_weight = check_sample_weight(sample_weight, n_rows, allow_all_zero=True)

@@ -174,6 +174,21 @@ def test_from_data_sorted_rows():
 
 
 @pytest.mark.parametrize("use_weights", [False, True], ids=["unweighted", "weighted"])
+def test_from_data_sorted_groups_far_from_origin(use_weights):
+    # More than MIN_BLOCK_ROWS^2 rows make several groups of blocks, whose means differ
+    # by far more than eps * 1e8 when the rows are sorted.
+    n_rows = 2 * MIN_BLOCK_ROWS**2 + 123
+    X, Y, weights = dense_data(n_rows=n_rows, offset=1e8)
+    order = np.argsort(X[:, 0])
+    X, Y, weights = X[order], Y[order], weights[order]
+    weights = weights if use_weights else None
+
+    statistics = ScatterStatistics.from_data(X, Y, weights, block_bytes=SMALL_BLOCK_BYTES)
+
+    assert_matches_reference(statistics, X, Y, weights, rtol=1e-12)
+
+
+@pytest.mark.parametrize("use_weights", [False, True], ids=["unweighted", "weighted"])
 def test_from_data_constant_column_is_exact(use_weights):
     X, Y, weights = dense_data()
     X[:, 2] = 1.7e8
