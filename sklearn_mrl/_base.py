@@ -2,9 +2,13 @@
 
 import functools
 import numbers
+import os
+import sys
+import threading
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -19,6 +23,32 @@ from ._statistics import DEFAULT_BLOCK_BYTES, MIN_BLOCK_ROWS
 
 ACCEPTED_SPARSE = ("csr", "csc", "coo")
 FLOAT_DTYPES = (np.float64, np.float32)
+
+
+# One lock for every deferred solve: a solve takes milliseconds, and a lock per
+# estimator would have to be left out of pickling and copying.
+_DEFERRED_SOLVE_LOCK = threading.RLock()
+
+# Frames in these packages are skipped to find the user's frame: scikit-learn wraps
+# transform for set_output, and pipelines call the estimator from inside scikit-learn.
+_LIBRARY_DIRECTORIES = (
+    os.path.dirname(os.path.abspath(__file__)) + os.sep,
+    os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep,
+)
+
+
+def _stacklevel_outside_libraries():
+    """Return the warnings stacklevel, seen from the caller, of the user's first frame.
+
+    A deferred solve runs below whichever public method or attribute read needed the
+    basis, at a depth that varies, so the user's frame is found by walking the stack.
+    """
+    frame = sys._getframe(1)
+    stacklevel = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRECTORIES):
+        frame = frame.f_back
+        stacklevel += 1
+    return stacklevel
 
 
 def restore_on_error(method):
@@ -53,33 +83,50 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
 
         Solving the eigenproblem after every batch would cost more than accumulating a
         small batch. Instead, the first read of a basis attribute, by the user or by a
-        method such as transform, calls _fit_statistics with solve_arguments.
+        method such as transform, calls _fit_statistics with solve_arguments and with
+        the parameters of this partial_fit call, as an eager solve would have used.
         """
         for name in self._basis_attributes:
             self.__dict__.pop(name, None)
         self.__dict__.pop("_not_ready_message", None)
         self.statistics_ = statistics
         self.n_samples_seen_ = statistics.weight_sum
-        self._deferred_basis = solve_arguments
+        self._deferred_basis = (self.get_params(deep=False), solve_arguments)
 
     def __getattr__(self, name):
         # Python calls this only for an attribute that normal lookup did not find.
-        deferred = self.__dict__.get("_deferred_basis")
-        if deferred is None or name not in self._basis_attributes:
+        if name not in self._basis_attributes:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-        # The arguments are kept while the solve runs, so that an error in it is raised
-        # again on the next read instead of leaving a basis that is silently missing.
-        del self._deferred_basis
+        # Threads that read the basis at once wait for the first one to solve it. The
+        # check is made under the lock, because the solving thread removes the pending
+        # solve before it sets the basis.
+        with _DEFERRED_SOLVE_LOCK:
+            if "_deferred_basis" in self.__dict__:
+                self._solve_deferred_basis()
+        return object.__getattribute__(self, name)
+
+    def _solve_deferred_basis(self):
+        """Solve the basis that partial_fit deferred, then warn where the user read it.
+
+        A failed solve restores the estimator, the pending solve included, so that every
+        later read raises the same error instead of finding part of a basis.
+        """
+        saved_state = dict(self.__dict__)
+        current_parameters = self.get_params(deep=False)
+        parameters, solve_arguments = self.__dict__.pop("_deferred_basis")
         try:
-            n_tied = self._fit_statistics(self.statistics_, incremental=True, **deferred)
+            self.set_params(**parameters)
+            n_tied = self._fit_statistics(self.statistics_, incremental=True, **solve_arguments)
+            self.set_params(**current_parameters)
         except BaseException:
-            self._deferred_basis = deferred
+            self.__dict__.clear()
+            self.__dict__.update(saved_state)
             raise
+
         # Only MatryoshkaProjection returns a count, of directions tied at correlation 1.
         if n_tied:
-            warn_tie_at_one(n_tied, stacklevel=2)
-        return object.__getattribute__(self, name)
+            warn_tie_at_one(n_tied, stacklevel=_stacklevel_outside_libraries())
 
     def transform(self, X):
         """Project X onto the fitted ordered basis.
@@ -206,7 +253,26 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
         """Raise NotFittedError when partial_fit has not yet seen enough samples."""
         check_is_fitted(self, "statistics_")
         if not hasattr(self, "components_"):
-            raise NotFittedError(self._not_ready_message)
+            raise NotFittedError(getattr(
+                self, "_not_ready_message",
+                f"This {type(self).__name__} has no fitted basis; call fit or partial_fit.",
+            ))
+
+    def get_feature_names_out(self, input_features=None):
+        """Return the output feature names, one per kept direction of the basis.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the feature names seen in fit, if any.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            Names such as ``"matryoshkapca0"``, in the order of the basis.
+        """
+        self._check_basis_ready()
+        return super().get_feature_names_out(input_features)
 
     @property
     def _n_features_out(self):

@@ -22,6 +22,7 @@ from ._statistics import ScatterStatistics
 from ._validation import (
     cast_fitted,
     check_sample_weight,
+    check_total_variance_range,
     check_weight_sum,
     weight_sum_too_small,
 )
@@ -209,6 +210,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         batch = ScatterStatistics.from_data(X, sample_weight=sample_weight)
         statistics = batch if first_batch else self.statistics_ + batch
+        check_total_variance_range(statistics, X.dtype)
         self._defer_basis(statistics, dtype=X.dtype)
         return self
 
@@ -250,8 +252,9 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         basis = eigh_descending(scatter, statistics.n_samples)
         rank = basis.eigenvalues.size
 
-        # Too little data for the requested prefix: partial_fit keeps the statistics and
-        # waits for more batches, because more samples can raise the rank. fit raises.
+        # Too little data for the requested prefix: the solve deferred by partial_fit
+        # keeps the statistics and waits for more batches, because more samples can
+        # raise the rank. fit raises.
         n_requested = self.n_components if isinstance(self.n_components, numbers.Integral) else 1
         if incremental and (rank < n_requested or weight_sum_too_small(statistics.weight_sum)):
             self._wait_for_samples(
@@ -301,6 +304,8 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         n_discarded = min(n_effective, n_features) - n_components
         noise_variance = prefix_loss[-1] / n_discarded if n_discarded > 0 else 0.0
 
+        # The cast that can fail comes before any attribute is set.
+        fitted_variance = cast_fitted(explained_variance, dtype, "variances")
         self.__dict__.pop("_not_ready_message", None)
         self.__dict__.pop("_deferred_basis", None)
         self.statistics_ = statistics
@@ -308,7 +313,7 @@ class MatryoshkaPCA(MatryoshkaTransformerMixin):
         self.components_ = np.ascontiguousarray(components, dtype=dtype)
         self.mean_ = statistics.mean_x.astype(dtype)
         self.n_components_ = n_components
-        self.explained_variance_ = cast_fitted(explained_variance, dtype, "variances")
+        self.explained_variance_ = fitted_variance
         self.explained_variance_ratio_ = (eigenvalues / total_scatter).astype(dtype)
         self.singular_values_ = np.sqrt(eigenvalues).astype(dtype)
         self.noise_variance_ = float(noise_variance)

@@ -83,3 +83,17 @@ def cast_fitted(values, dtype, name, *, allow_underflow=False):
             "magnitudes run from about 1e-38 to 3e38. Pass X as float64, or rescale it."
         )
     return cast
+
+
+def check_total_variance_range(statistics, dtype):
+    """Raise if the total variance of X lies outside the range of dtype.
+
+    partial_fit leaves the solve, and its casts to dtype, until the basis is read. This
+    check rejects a batch that puts the whole scale of X out of range, so that the
+    batch never enters the statistics. A single variance out of range is found by the
+    solve, when the basis is read.
+    """
+    if weight_sum_too_small(statistics.weight_sum):
+        return
+    total_variance = np.trace(statistics.scatter_xx) / (statistics.weight_sum - 1)
+    cast_fitted(np.array([total_variance]), dtype, "variances")

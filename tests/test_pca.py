@@ -3,6 +3,8 @@
 import copy
 import functools
 import pickle
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -451,13 +453,76 @@ def test_partial_fit_pickles_before_the_basis_is_read():
     assert_same_fit(restored, MatryoshkaPCA(n_components=3).fit(X))
 
 
-def test_partial_fit_float32_out_of_range_raises_on_every_read():
-    X = (np.random.default_rng(13).normal(size=(30, 3)) * 1e20).astype(np.float32)
-    pca = MatryoshkaPCA(whiten=True).partial_fit(X)
+def test_partial_fit_rejects_float32_batch_out_of_range():
+    rng = np.random.default_rng(13)
+    pca = MatryoshkaPCA().partial_fit(rng.normal(size=(30, 3)).astype(np.float32))
+    expected = pca.components_.copy()
 
+    batch = (rng.normal(size=(30, 3)) * 1e20).astype(np.float32)
+    with pytest.raises(ValueError, match="outside the range of float32"):
+        pca.partial_fit(batch)
+
+    assert pca.n_samples_seen_ == 30
+    np.testing.assert_array_equal(pca.components_, expected)
+
+    tiny = (rng.normal(size=(30, 3)) * 1e-24).astype(np.float32)
+    with pytest.raises(ValueError, match="outside the range of float32"):
+        MatryoshkaPCA().partial_fit(tiny)
+
+
+def test_partial_fit_failed_solve_leaves_no_basis(monkeypatch):
+    X = make_data()
+    pca = MatryoshkaPCA(n_components=2).partial_fit(X)
+
+    def failing_solve(self, statistics, **kwargs):
+        self.components_ = np.zeros((2, X.shape[1]))
+        raise ValueError("the solve failed")
+
+    monkeypatch.setattr(MatryoshkaPCA, "_fit_statistics", failing_solve)
     for _ in range(2):
-        with pytest.raises(ValueError, match="outside the range of float32"):
+        with pytest.raises(ValueError, match="the solve failed"):
             pca.transform(X)
+        assert "components_" not in vars(pca)
+
+    monkeypatch.undo()
+    assert_same_fit(pca, MatryoshkaPCA(n_components=2).fit(X))
+
+
+def test_partial_fit_solves_with_its_own_parameters():
+    X = make_data()
+    pca = MatryoshkaPCA(n_components=3).partial_fit(X)
+
+    pca.set_params(n_components=2)
+
+    assert pca.n_components_ == 3
+    assert pca.get_params()["n_components"] == 2
+    assert pca.partial_fit(X[:10]).n_components_ == 2
+
+
+def test_partial_fit_basis_read_by_several_threads():
+    X = make_data()
+    expected = MatryoshkaPCA(n_components=3).fit(X).transform(X)
+    pending = pickle.dumps(MatryoshkaPCA(n_components=3).partial_fit(X))
+
+    for _ in range(5):
+        pca = pickle.loads(pending)
+        barrier = threading.Barrier(4)
+
+        def read(pca=pca, barrier=barrier):
+            barrier.wait()
+            return pca.transform(X)
+
+        with ThreadPoolExecutor(4) as pool:
+            outputs = list(pool.map(lambda _: read(), range(4)))
+        for output in outputs:
+            assert relative_error(output, expected) <= RTOL
+
+
+def test_partial_fit_waiting_feature_names_raise_the_reason():
+    pca = MatryoshkaPCA(n_components=3).partial_fit(make_data()[:2])
+
+    with pytest.raises(NotFittedError, match="n_components=3 needs rank 3 or more"):
+        pca.get_feature_names_out()
 
 
 def test_fit_from_statistics_equals_fit():
