@@ -292,12 +292,17 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
                 raise ValueError(
                     f"classes={np.asarray(classes).tolist()!r} differs from the classes "
                     f"{None if fitted_classes is None else fitted_classes.tolist()!r} fixed "
-                    "by the first partial_fit call; pass the same classes or none."
+                    "by the first fit or partial_fit call; pass the same classes or none."
                 )
             classes = fitted_classes
             y_ndim = self._y_ndim
 
         Y = self._encode_targets(y, classes)
+        if not first_batch and Y.shape[1] != self.statistics_.n_targets:
+            raise ValueError(
+                f"y has {Y.shape[1]} target columns, but the first fit or partial_fit "
+                f"call had {self.statistics_.n_targets}; pass targets of the same shape."
+            )
         batch = ScatterStatistics.from_data(X, Y, sample_weight)
         statistics = batch if first_batch else self.statistics_ + batch
         self._defer_basis(statistics, dtype=X.dtype, classes=classes, y_ndim=y_ndim)
@@ -392,7 +397,8 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         # Integer labels 0 .. n_classes - 1, the most common kind, are their own
         # positions in classes; other labels are looked up.
         labels = y.ravel()
-        if labels.dtype.kind in "iu" and classes[0] == 0 and classes[-1] == classes.size - 1:
+        integer_labels = labels.dtype.kind in "iu" and classes.dtype.kind in "iu"
+        if integer_labels and classes[0] == 0 and classes[-1] == classes.size - 1:
             positions = labels
             unknown = (labels < 0) | (labels >= classes.size)
         else:
@@ -402,8 +408,9 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         if np.any(unknown):
             raise ValueError(
                 f"y contains labels {np.unique(labels[unknown])[:5].tolist()} that are "
-                f"not in the classes {classes.tolist()} fixed by the first partial_fit "
-                "call. Pass every label with the classes parameter on the first call."
+                f"not in the classes {classes.tolist()} fixed by the first fit or "
+                "partial_fit call. Pass every label with the classes parameter of the "
+                "first partial_fit call."
             )
         return OneHotTargets(positions, classes.size)
 
@@ -411,8 +418,9 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         """Solve the eigenproblem of the objective and set every fitted attribute.
 
         Returns the number of directions tied at canonical correlation 1, for the
-        caller to warn about. In partial_fit, statistics that support too few
-        directions are kept and the basis waits for more batches; fit raises instead.
+        caller to warn about. In the solve deferred by partial_fit, statistics that
+        support too few directions are kept and the basis waits for more batches; fit
+        raises instead.
         """
         # Whitened matrices of the objective in the ridge metric S = Sxx + alpha I.
         canonical = classes is not None or self.objective == "canonical"
@@ -458,6 +466,23 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
             solution.completion_eigengaps / (statistics.weight_sum - 1),
         ])
 
+        # Every value is cast before any attribute is set, so that a value outside the
+        # range of float32 leaves no part of a basis behind. Informativeness in target
+        # units overflows float32 for targets beyond about 1e19. Parts, losses and gaps
+        # may underflow to 0 next to the informativeness.
+        fitted_components = np.ascontiguousarray(
+            cast_fitted(components, dtype, "components", allow_underflow=True)
+        )
+        fitted_informativeness = cast_fitted(informativeness, dtype, "informativeness values")
+        ratio = informativeness / total if total > 0 else np.zeros_like(informativeness)
+        name = "informativeness values"
+        target_part = cast_fitted(solution.target_part / units, dtype, name, allow_underflow=True)
+        reconstruction_part = cast_fitted(
+            solution.reconstruction_part / units, dtype, name, allow_underflow=True
+        )
+        fitted_prefix_loss = cast_fitted(prefix_loss, dtype, name, allow_underflow=True)
+        fitted_gaps = cast_fitted(gaps, dtype, name, allow_underflow=True)
+
         self.__dict__.pop("_not_ready_message", None)
         self.__dict__.pop("_deferred_basis", None)
         self.__dict__.pop("classes_", None)
@@ -465,21 +490,16 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
             self.classes_ = classes
         self.statistics_ = statistics
         self.n_samples_seen_ = statistics.weight_sum
-        self.components_ = np.ascontiguousarray(cast_fitted(
-            components, dtype, "components", allow_underflow=True
-        ))
+        self.components_ = fitted_components
         self.mean_ = statistics.mean_x.astype(dtype)
         self.n_components_ = components.shape[0]
         self.n_informative_ = solution.n_informative
-        self.informativeness_ = informativeness.astype(dtype)
-        ratio = informativeness / total if total > 0 else np.zeros_like(informativeness)
+        self.informativeness_ = fitted_informativeness
         self.informativeness_ratio_ = ratio.astype(dtype)
-        self.target_informativeness_ = (solution.target_part / units).astype(dtype)
-        self.reconstruction_informativeness_ = (
-            solution.reconstruction_part / units
-        ).astype(dtype)
-        self.prefix_loss_ = prefix_loss.astype(dtype)
-        self.eigengaps_ = gaps.astype(dtype)
+        self.target_informativeness_ = target_part
+        self.reconstruction_informativeness_ = reconstruction_part
+        self.prefix_loss_ = fitted_prefix_loss
+        self.eigengaps_ = fitted_gaps
         self._decoder = decoder
         self._y_ndim = y_ndim
         return solution.n_tied
@@ -613,6 +633,15 @@ def _check_targets(y):
         pd.api.types.is_float_dtype(dtype) or pd.api.types.is_complex_dtype(dtype)
         for dtype in dtypes
     )
+
+    # Integer and boolean labels continue as a numpy array of their kind. check_array
+    # would turn pandas nullable labels into float64, which rounds integers above 2**53,
+    # and type_of_target reads an object array of integers, such as the values of an
+    # integer categorical, as "unknown".
+    if values.ndim == 1 and pd.api.types.infer_dtype(values, skipna=False) in (
+        "integer", "boolean"
+    ):
+        y = values if values.dtype.kind in "iub" else np.array(values.tolist())
 
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
     if y.ndim == 2 and y.shape[1] == 1 and type_of_target(y) in ("binary", "multiclass"):

@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_mrl import (
     DegenerateObjectiveWarning,
+    MatryoshkaPCA,
     MatryoshkaProjection,
     ScatterStatistics,
 )
@@ -377,6 +378,70 @@ def test_partial_fit_sets_every_attribute_of_fit(kind):
     np.testing.assert_allclose(pending.predict(X), whole.predict(X), rtol=1e-9)
 
 
+@pytest.mark.parametrize("whiten", [False, True])
+def test_partial_fit_failed_solve_raises_on_every_read(whiten):
+    # Targets of about 1e20 have a variance that overflows float32; partial_fit keeps
+    # the batch, and every read of the basis must raise, leaving no part of it behind.
+    rng = np.random.default_rng(13)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    y = (X[:, 0] + rng.normal(size=40)) * np.float32(1e20)
+    with pytest.raises(ValueError, match="outside the range of float32"):
+        MatryoshkaProjection(whiten=whiten).fit(X, y)
+    projection = MatryoshkaProjection(whiten=whiten).partial_fit(X, y)
+
+    for _ in range(2):
+        with pytest.raises(ValueError, match="outside the range of float32"):
+            projection.transform(X)
+        assert "components_" not in vars(projection)
+
+
+@pytest.mark.parametrize("estimator", [MatryoshkaPCA(), MatryoshkaProjection()])
+def test_basis_attributes_are_those_fit_derives(estimator):
+    # partial_fit drops exactly these attributes and solves them when one is read.
+    X, y = load_wine(return_X_y=True)
+    fitted = estimator.fit(X, y)
+    kept = {"n_features_in_", "statistics_", "n_samples_seen_", "classes_", "_y_ndim"}
+    derived = {name for name in vars(fitted) if name.endswith("_") or name == "_decoder"}
+
+    assert derived - kept == fitted._basis_attributes
+
+
+@pytest.mark.parametrize("container", ["category", "object", "Int64", "Int64 beyond 2**53"])
+def test_integer_labels_in_other_containers(container):
+    X, y = load_wine(return_X_y=True)
+    labels = np.array([0, 2**53, 2**53 + 1])[y] if container == "Int64 beyond 2**53" else y
+    expected = MatryoshkaProjection().fit(X, labels)
+    if container == "category":
+        wrapped = pd.Series(labels).astype("category")
+    elif container == "object":
+        wrapped = labels.astype(object)
+    else:
+        wrapped = pd.Series(labels, dtype="Int64")
+
+    projection = MatryoshkaProjection().fit(X, wrapped)
+
+    np.testing.assert_array_equal(projection.classes_, np.unique(labels))
+    assert projection.classes_.dtype.kind == "i"
+    np.testing.assert_allclose(projection.components_, expected.components_, rtol=1e-12)
+
+
+def test_partial_fit_integer_labels_with_float_classes():
+    X, y = load_wine(return_X_y=True)
+    labels = np.array([0, 1, 3])[y]
+    classes = np.array([0.0, 0.5, 1.0, 3.0])
+    indicators = (labels[:, np.newaxis] == classes).astype(float)
+    reference = MatryoshkaProjection().fit_from_statistics(
+        ScatterStatistics.from_data(X, indicators), classes=classes
+    )
+
+    projection = MatryoshkaProjection().partial_fit(X, labels, classes=classes)
+
+    np.testing.assert_allclose(projection.statistics_.mean_y, indicators.mean(axis=0))
+    np.testing.assert_allclose(projection.components_, reference.components_, rtol=1e-9)
+    with pytest.raises(ValueError, match=r"y contains labels \[2\] that are not in"):
+        MatryoshkaProjection().partial_fit(X, labels - 1, classes=[-1.0, 0.0, 0.5])
+
+
 def test_grid_search_pipeline_digits():
     X, y = load_digits(return_X_y=True)
     pipeline = make_pipeline(MatryoshkaProjection(alpha=1.0),
@@ -510,11 +575,17 @@ def test_tie_warning_points_at_caller():
         MatryoshkaProjection().fit(X, y)
     assert record[0].filename == __file__
 
-    # partial_fit leaves the basis to be solved when it is read, which warns.
+    # partial_fit leaves the basis to be solved when it is read, by an attribute or by
+    # a method, and the read warns.
     projection = MatryoshkaProjection().partial_fit(X, y)
     with pytest.warns(DegenerateObjectiveWarning) as record:
         components = projection.components_
     assert components.shape[0] >= 2
+    assert record[0].filename == __file__
+
+    projection = MatryoshkaProjection().partial_fit(X, y)
+    with pytest.warns(DegenerateObjectiveWarning) as record:
+        projection.predict(X)
     assert record[0].filename == __file__
 
 
