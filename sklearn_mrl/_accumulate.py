@@ -118,10 +118,12 @@ def _dense_statistics(X, Y, sample_weight, n_targets, block_bytes):
     block_rows = min(max(MIN_BLOCK_ROWS, block_bytes // (8 * width)), n_rows)
     group_rows = block_rows * block_rows
     buffers = _BlockBuffers(block_rows, n_features, n_targets)
+    # The reference is a row with positive weight: a masked row may hold any value.
+    first = 0 if sample_weight is None else int(np.argmax(sample_weight > 0))
     reference = np.zeros(width)
-    reference[:n_features] = _dense_rows(X, 0, 1)[0]
+    reference[:n_features] = _dense_rows(X, first, first + 1)[0]
     if Y is not None and not isinstance(Y, OneHotTargets):
-        reference[n_features:] = Y[0]
+        reference[n_features:] = Y[first]
 
     tree = _PairwiseMerge()
     for start in range(0, n_rows, group_rows):
@@ -314,21 +316,23 @@ def _shift_block(x_block, Y, start, stop, shift, buffers):
 def _center_block(x_block, Y, weights, start, stop, buffers):
     """Write the centered (and weighted) rows start:stop of X and Y into the buffers.
 
-    Returns the shift (the first row of the block, joint over [X, Y]), the block
-    mean minus the shift, the weight sum and the number of rows with positive weight.
+    Returns the shift (the first row of the block with positive weight, joint over
+    [X, Y]), the block mean minus the shift, the weight sum and the number of rows
+    with positive weight.
     The rows in the buffers are sqrt(w_i) (z_i - mean), so that their Gram matrix is
     the block scatter.
     """
     n_rows, n_features = x_block.shape
 
-    # Shift by the first row before the mean is formed, so that a constant column
+    # Shift by a row of the block before the mean is formed, so that a constant column
     # becomes exactly 0 and gets an exact mean and a zero scatter. Without the shift,
     # the rounding of sum(x) / n leaves a constant column of a value such as 1.7e8 with
     # a spurious variance above the rank tolerance of the eigensolver.
+    first = 0 if weights is None else int(np.argmax(weights > 0))
     shift = np.zeros(n_features + buffers.n_targets)
-    shift[:n_features] = x_block[0]
+    shift[:n_features] = x_block[first]
     if Y is not None and not isinstance(Y, OneHotTargets):
-        shift[n_features:] = Y[start]
+        shift[n_features:] = Y[start + first]
     x_rows, y_rows = _write_shifted_rows(x_block, Y, start, stop, shift, buffers)
 
     # The sums are matrix-vector products (BLAS gemv), several times faster than

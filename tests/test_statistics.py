@@ -152,7 +152,7 @@ def test_from_data_large_offset():
 @pytest.mark.parametrize("use_targets", [False, True], ids=["x_only", "with_y"])
 def test_from_data_large_offset_unweighted(use_targets):
     # Unweighted blocks after the first are shifted by the previous block mean instead
-    # of centered; far from the origin this must be as accurate as centering.
+    # of centered. Far from the origin this must be as accurate as centering.
     X, Y, _ = dense_data(offset=1e6)
     Y = Y if use_targets else None
 
@@ -186,6 +186,23 @@ def test_from_data_sorted_groups_far_from_origin(use_weights):
     statistics = ScatterStatistics.from_data(X, Y, weights, block_bytes=SMALL_BLOCK_BYTES)
 
     assert_matches_reference(statistics, X, Y, weights, rtol=1e-12)
+
+
+@pytest.mark.parametrize("block_bytes", [SMALL_BLOCK_BYTES, None], ids=["small", "default"])
+def test_from_data_masked_far_row_is_ignored(block_bytes):
+    # A row with zero weight may hold any value, here one far from the data, at the
+    # start of the call and at the start of a weighted block.
+    X, Y, weights = dense_data()
+    weights[: MIN_BLOCK_ROWS + 10] = 0.0
+    weights[2 * MIN_BLOCK_ROWS] = 0.0
+    X[0] = 1e20
+    X[2 * MIN_BLOCK_ROWS] = -1e20
+    options = {} if block_bytes is None else {"block_bytes": block_bytes}
+
+    statistics = ScatterStatistics.from_data(X, Y, weights, **options)
+
+    positive = weights > 0
+    assert_matches_reference(statistics, X[positive], Y[positive], weights[positive])
 
 
 @pytest.mark.parametrize("use_weights", [False, True], ids=["unweighted", "weighted"])
