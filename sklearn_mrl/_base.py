@@ -25,8 +25,10 @@ ACCEPTED_SPARSE = ("csr", "csc", "coo")
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
-# One lock for every deferred solve: a solve takes milliseconds, and a lock per
-# estimator would have to be left out of pickling and copying.
+# One lock for every deferred solve, so that threads reading one pending basis wait
+# for a single solve. It serializes the deferred solves of different estimators too,
+# which a lock per estimator would avoid, but that lock would have to be left out of
+# pickling and copying.
 _DEFERRED_SOLVE_LOCK = threading.RLock()
 
 # Frames in these packages are skipped to find the user's frame: scikit-learn wraps
@@ -84,7 +86,9 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
         Solving the eigenproblem after every batch would cost more than accumulating a
         small batch. Instead, the first read of a basis attribute, by the user or by a
         method such as transform, calls _fit_statistics with solve_arguments and with
-        the parameters of this partial_fit call, as an eager solve would have used.
+        the parameters of this partial_fit call, as an eager solve would have used. The
+        parameters are kept as references, which is enough for the numbers, strings and
+        booleans that these estimators take.
         """
         for name in self._basis_attributes:
             self.__dict__.pop(name, None)
@@ -107,26 +111,28 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
         return object.__getattribute__(self, name)
 
     def _solve_deferred_basis(self):
-        """Solve the basis that partial_fit deferred, then warn where the user read it.
+        """Solve the basis that partial_fit deferred, then publish it in one step.
 
-        A failed solve restores the estimator, the pending solve included, so that every
-        later read raises the same error instead of finding part of a basis.
+        The solve runs on a shallow copy with the parameters of the partial_fit call.
+        So other threads never see a half-set basis or swapped parameters. A failed
+        solve, or a warning raised as an error, leaves this estimator pending, and every
+        later read raises the same error.
         """
-        saved_state = dict(self.__dict__)
-        current_parameters = self.get_params(deep=False)
-        parameters, solve_arguments = self.__dict__.pop("_deferred_basis")
-        try:
-            self.set_params(**parameters)
-            n_tied = self._fit_statistics(self.statistics_, incremental=True, **solve_arguments)
-            self.set_params(**current_parameters)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved_state)
-            raise
+        parameters, solve_arguments = self._deferred_basis
+        solver = object.__new__(type(self))
+        solver.__dict__.update(self.__dict__)
+        del solver._deferred_basis
+        solver.__dict__.update(parameters)
+        n_tied = solver._fit_statistics(solver.statistics_, incremental=True, **solve_arguments)
 
         # Only MatryoshkaProjection returns a count, of directions tied at correlation 1.
         if n_tied:
             warn_tie_at_one(n_tied, stacklevel=_stacklevel_outside_libraries())
+
+        # The parameters stay those set on this estimator, which may have changed since
+        # partial_fit. Assigning __dict__ replaces the whole state at once.
+        current_parameters = {name: self.__dict__[name] for name in parameters}
+        self.__dict__ = {**solver.__dict__, **current_parameters}
 
     def transform(self, X):
         """Project X onto the fitted ordered basis.
