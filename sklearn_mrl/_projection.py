@@ -298,10 +298,12 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
             y_ndim = self._y_ndim
 
         Y = self._encode_targets(y, classes)
-        if not first_batch and Y.shape[1] != self.statistics_.n_targets:
+        expected_shape = (X.shape[0], self.statistics_.n_targets) if not first_batch else None
+        if not first_batch and Y.shape != expected_shape:
             raise ValueError(
-                f"y has {Y.shape[1]} target columns, but the first fit or partial_fit "
-                f"call had {self.statistics_.n_targets}; pass targets of the same shape."
+                f"y has shape {y.shape}, but the first fit or partial_fit call had "
+                f"{self.statistics_.n_targets} target or class columns; pass y in the "
+                "same form."
             )
         batch = ScatterStatistics.from_data(X, Y, sample_weight)
         statistics = batch if first_batch else self.statistics_ + batch
@@ -638,7 +640,8 @@ def _check_targets(y):
     # would turn pandas nullable labels into float64, which rounds integers above 2**53,
     # and type_of_target reads an object array of integers, such as the values of an
     # integer categorical, as "unknown".
-    if values.ndim == 1 and pd.api.types.infer_dtype(values, skipna=False) in (
+    is_one_column = values.ndim == 1 or (values.ndim == 2 and values.shape[1] == 1)
+    if is_one_column and pd.api.types.infer_dtype(values.ravel(), skipna=False) in (
         "integer", "boolean"
     ):
         y = values if values.dtype.kind in "iub" else np.array(values.tolist())

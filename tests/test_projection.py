@@ -413,15 +413,20 @@ def test_basis_attributes_are_those_fit_derives(estimator):
     assert derived - not_derived == fitted._basis_attributes
 
 
-@pytest.mark.parametrize("container", ["category", "object", "Int64", "Int64 beyond 2**53"])
+@pytest.mark.parametrize(
+    "container", ["category", "object", "Int64", "Int64 beyond 2**53", "Int64 column"]
+)
 def test_integer_labels_in_other_containers(container):
     X, y = load_wine(return_X_y=True)
-    labels = np.array([0, 2**53, 2**53 + 1])[y] if container == "Int64 beyond 2**53" else y
+    large = container in ("Int64 beyond 2**53", "Int64 column")
+    labels = np.array([0, 2**53, 2**53 + 1])[y] if large else y
     expected = MatryoshkaProjection().fit(X, labels)
     if container == "category":
         wrapped = pd.Series(labels).astype("category")
     elif container == "object":
         wrapped = labels.astype(object)
+    elif container == "Int64 column":
+        wrapped = pd.DataFrame({"label": pd.array(labels, dtype="Int64")})
     else:
         wrapped = pd.Series(labels, dtype="Int64")
 
@@ -430,6 +435,26 @@ def test_integer_labels_in_other_containers(container):
     np.testing.assert_array_equal(projection.classes_, np.unique(labels))
     assert projection.classes_.dtype.kind == "i"
     np.testing.assert_allclose(projection.components_, expected.components_, rtol=1e-12)
+
+
+def test_partial_fit_two_dimensional_labels_rejected():
+    X, y = load_wine(return_X_y=True)
+    projection = MatryoshkaProjection().partial_fit(X[:100], y[:100], classes=[0, 1, 2])
+
+    with pytest.raises(ValueError, match=r"y has shape \(78, 2\), but the first fit"):
+        projection.partial_fit(X[100:], np.c_[y[100:], y[100:]])
+
+
+def test_tie_warning_as_error_raises_on_every_read():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((12, 20))
+    projection = MatryoshkaProjection().partial_fit(X, np.repeat([0, 1, 2], 4))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateObjectiveWarning)
+        for _ in range(2):
+            with pytest.raises(DegenerateObjectiveWarning):
+                projection.transform(X)
 
 
 def test_partial_fit_integer_labels_with_float_classes():
