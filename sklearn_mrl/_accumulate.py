@@ -109,9 +109,9 @@ def _dense_statistics(X, Y, sample_weight, n_targets, block_bytes):
 
     A group has at most as many blocks as a block has rows, so that the block means
     of a group take no more memory than one block. Groups are merged as a tree, with
-    their means kept as offsets from the first row of the call (a reference), so that
-    merging sorted groups far from the origin subtracts nearby values. The reference
-    is added to the mean of the result.
+    their means kept as offsets from the call's first row with positive weight (the
+    reference), so that merging sorted groups far from the origin subtracts nearby
+    values. The reference is added to the mean of the result.
     """
     n_rows, n_features = X.shape
     width = n_features + n_targets
@@ -119,11 +119,8 @@ def _dense_statistics(X, Y, sample_weight, n_targets, block_bytes):
     group_rows = block_rows * block_rows
     buffers = _BlockBuffers(block_rows, n_features, n_targets)
     # The reference is a row with positive weight: a masked row may hold any value.
-    first = 0 if sample_weight is None else int(np.argmax(sample_weight > 0))
-    reference = np.zeros(width)
-    reference[:n_features] = _dense_rows(X, first, first + 1)[0]
-    if Y is not None and not isinstance(Y, OneHotTargets):
-        reference[n_features:] = Y[first]
+    first = _first_weighted_row(sample_weight)
+    reference = _joint_row(_dense_rows(X, first, first + 1)[0], Y, first, n_targets)
 
     tree = _PairwiseMerge()
     for start in range(0, n_rows, group_rows):
@@ -283,6 +280,20 @@ def _dense_group_statistics(X, Y, sample_weight, start, stop, buffers, reference
     return _block_result(weight_sum, n_samples, mean_offset, scatter, n_targets)
 
 
+def _first_weighted_row(weights):
+    """Return the index of the first row with positive weight (0 without weights)."""
+    return 0 if weights is None else int(np.argmax(weights > 0))
+
+
+def _joint_row(x_row, Y, row, n_targets):
+    """Return the float64 row [x_row, Y[row]], with 0 for indicator columns."""
+    joint = np.zeros(x_row.shape[0] + n_targets)
+    joint[: x_row.shape[0]] = x_row
+    if Y is not None and not isinstance(Y, OneHotTargets):
+        joint[x_row.shape[0] :] = Y[row]
+    return joint
+
+
 def _write_shifted_rows(x_block, Y, start, stop, shift, buffers):
     """Write the rows start:stop of X and Y minus shift into the buffers; return them.
 
@@ -318,9 +329,8 @@ def _center_block(x_block, Y, weights, start, stop, buffers):
 
     Returns the shift (the first row of the block with positive weight, joint over
     [X, Y]), the block mean minus the shift, the weight sum and the number of rows
-    with positive weight.
-    The rows in the buffers are sqrt(w_i) (z_i - mean), so that their Gram matrix is
-    the block scatter.
+    with positive weight. The rows in the buffers are sqrt(w_i) (z_i - mean), so that
+    their Gram matrix is the block scatter.
     """
     n_rows, n_features = x_block.shape
 
@@ -328,11 +338,8 @@ def _center_block(x_block, Y, weights, start, stop, buffers):
     # becomes exactly 0 and gets an exact mean and a zero scatter. Without the shift,
     # the rounding of sum(x) / n leaves a constant column of a value such as 1.7e8 with
     # a spurious variance above the rank tolerance of the eigensolver.
-    first = 0 if weights is None else int(np.argmax(weights > 0))
-    shift = np.zeros(n_features + buffers.n_targets)
-    shift[:n_features] = x_block[first]
-    if Y is not None and not isinstance(Y, OneHotTargets):
-        shift[n_features:] = Y[start + first]
+    first = _first_weighted_row(weights)
+    shift = _joint_row(x_block[first], Y, start + first, buffers.n_targets)
     x_rows, y_rows = _write_shifted_rows(x_block, Y, start, stop, shift, buffers)
 
     # The sums are matrix-vector products (BLAS gemv), several times faster than

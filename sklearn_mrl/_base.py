@@ -251,7 +251,6 @@ class MatryoshkaTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMix
             if is_fitted and attribute not in ("n_features_in_", "feature_names_in_"):
                 del self.__dict__[attribute]
         self.__dict__.pop("_decoder", None)
-        self.__dict__.pop("_deferred_basis", None)
         self.__dict__.update(kept)
         self._not_ready_message = message
 

@@ -298,8 +298,7 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
             y_ndim = self._y_ndim
 
         Y = self._encode_targets(y, classes)
-        expected_shape = (X.shape[0], self.statistics_.n_targets) if not first_batch else None
-        if not first_batch and Y.shape != expected_shape:
+        if not first_batch and Y.shape != (X.shape[0], self.statistics_.n_targets):
             raise ValueError(
                 f"y has shape {y.shape}, but the first fit or partial_fit call had "
                 f"{self.statistics_.n_targets} target or class columns; pass y in the "
@@ -475,9 +474,9 @@ class MatryoshkaProjection(MatryoshkaTransformerMixin):
         fitted_components = np.ascontiguousarray(
             cast_fitted(components, dtype, "components", allow_underflow=True)
         )
-        fitted_informativeness = cast_fitted(informativeness, dtype, "informativeness values")
-        ratio = informativeness / total if total > 0 else np.zeros_like(informativeness)
         name = "informativeness values"
+        fitted_informativeness = cast_fitted(informativeness, dtype, name)
+        ratio = informativeness / total if total > 0 else np.zeros_like(informativeness)
         target_part = cast_fitted(solution.target_part / units, dtype, name, allow_underflow=True)
         reconstruction_part = cast_fitted(
             solution.reconstruction_part / units, dtype, name, allow_underflow=True
